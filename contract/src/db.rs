@@ -1,0 +1,373 @@
+//! Database access as a function sees it.
+//!
+//! Two kinds of connection, both from the runtime's bb8 pool:
+//!
+//! - [`Shared`]: a connection that many requests use at once. tokio-postgres
+//!   pipelines their statements on the one socket, so concurrent reads (and
+//!   single-statement writes, each its own implicit transaction) cost no
+//!   pool checkout and no extra round trip. Use it for any single statement.
+//! - [`Exclusive`]: a connection this request alone holds, for a
+//!   transaction. It counts against the function's bulkhead, so one function
+//!   cannot take every connection.
+//!
+//! Every statement is prepared once per connection and kept in that
+//! connection's [`StatementCache`]. Errors become problems in one place
+//! ([`DbError`] → [`Problem`]): constraint violations are 409 or 422, an
+//! unreachable database is 503, anything else is logged and is a bare 500.
+
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::error::SqlState;
+pub use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, Row, Statement, Transaction};
+
+use crate::{Problem, Rejection};
+
+/// Statement parameters, as tokio-postgres takes them.
+pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Why a database call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection became free within {0:?}")]
+    PoolTimeout(Duration),
+    #[error("could not connect to the database: {0}")]
+    Connect(String),
+    #[error(transparent)]
+    Query(#[from] tokio_postgres::Error),
+}
+
+impl DbError {
+    /// The SQLSTATE of a server-side error.
+    pub fn code(&self) -> Option<&SqlState> {
+        match self {
+            DbError::Query(error) => error.code(),
+            _ => None,
+        }
+    }
+
+    /// The constraint a violation names, e.g. `users_email_key`.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            DbError::Query(error) => error.as_db_error()?.constraint(),
+            _ => None,
+        }
+    }
+}
+
+impl DbError {
+    /// A unique violation of one of `constraints` (name, field) becomes a
+    /// 409 naming the field; anything else maps as usual.
+    pub fn or_taken(self, constraints: &[(&str, &'static str)]) -> Problem {
+        if self.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            let constraint = self.constraint().unwrap_or_default();
+            if let Some((_, field)) = constraints.iter().find(|(name, _)| *name == constraint) {
+                return Problem {
+                    errors: vec![crate::FieldError::new(*field, "is already taken")],
+                    ..Problem::conflict(format!("that {field} is already taken"))
+                };
+            }
+        }
+        self.into()
+    }
+
+    /// A foreign-key violation becomes a 409 with `detail`; anything else
+    /// maps as usual.
+    pub fn or_referenced(self, detail: impl Into<std::borrow::Cow<'static, str>>) -> Problem {
+        if self.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+            return Problem::conflict(detail);
+        }
+        self.into()
+    }
+}
+
+impl From<DbError> for Problem {
+    fn from(error: DbError) -> Problem {
+        match &error {
+            DbError::PoolTimeout(_) => {
+                Problem::unavailable("every database connection is busy; retry shortly")
+                    .with_rejection(Rejection::PoolExhausted)
+            }
+            DbError::Connect(_) => {
+                tracing::warn!(%error, "database unavailable");
+                Problem::unavailable("the database is unavailable; retry shortly")
+            }
+            DbError::Query(inner) => match inner.code() {
+                Some(code) => problem_for_state(code, &error),
+                None if inner.is_closed() || std::error::Error::source(inner).is_some() => {
+                    tracing::warn!(%error, "database connection lost");
+                    Problem::unavailable("the database connection was lost; retry shortly")
+                }
+                None => {
+                    tracing::error!(%error, "database client error");
+                    Problem::internal()
+                }
+            },
+        }
+    }
+}
+
+fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
+    use http::StatusCode;
+    if *code == SqlState::UNIQUE_VIOLATION {
+        Problem::conflict("a resource with that unique value already exists")
+    } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        Problem::conflict("the resource is referenced by, or refers to, another resource")
+    } else if *code == SqlState::CHECK_VIOLATION
+        || *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE
+        || *code == SqlState::NOT_NULL_VIOLATION
+        || *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+        || *code == SqlState::UNTRANSLATABLE_CHARACTER
+    {
+        Problem::invalid_field("body", "a value is out of the range the store accepts")
+    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+        || *code == SqlState::LOCK_NOT_AVAILABLE
+        || code.code().starts_with("57P")
+        || code.code().starts_with("08")
+        || *code == SqlState::TOO_MANY_CONNECTIONS
+    {
+        tracing::warn!(%error, "transient database error");
+        Problem::unavailable("the database is busy or restarting; retry shortly")
+    } else if *code == SqlState::QUERY_CANCELED {
+        tracing::warn!(%error, "statement timed out");
+        Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the database took too long to answer",
+        )
+    } else {
+        tracing::error!(%error, "database error");
+        Problem::internal()
+    }
+}
+
+/// Statements prepared on one connection, keyed by the address of their
+/// `&'static str` SQL (a constant next to the code that runs it).
+#[derive(Default)]
+pub struct StatementCache {
+    statements: Mutex<HashMap<usize, Statement>>,
+}
+
+impl StatementCache {
+    async fn get<C: GenericClient + Sync>(
+        &self,
+        client: &C,
+        sql: &'static str,
+    ) -> Result<Statement, tokio_postgres::Error> {
+        let key = sql.as_ptr() as usize;
+        if let Some(statement) = self.lock().get(&key) {
+            return Ok(statement.clone());
+        }
+        // Two requests on one shared connection may both prepare the same
+        // statement the first time; both copies work, one is kept.
+        let statement = client.prepare(sql).await?;
+        self.lock().insert(key, statement.clone());
+        Ok(statement)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Statement>> {
+        // The map stays consistent even if a holder panicked: every insert
+        // is a single call.
+        self.statements
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One PostgreSQL connection with its prepared statements.
+pub struct PgConn {
+    client: Client,
+    statements: StatementCache,
+}
+
+impl PgConn {
+    pub fn new(client: Client) -> PgConn {
+        PgConn {
+            client,
+            statements: StatementCache::default(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn statements(&self) -> &StatementCache {
+        &self.statements
+    }
+
+    /// True once the socket is gone: the connection must not be used again.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// BEGIN. Dropping the [`Tx`] without committing rolls back, so a
+    /// handler stopped by its time limit leaves nothing half-written.
+    pub async fn transaction(&mut self) -> Result<Tx<'_>, DbError> {
+        let tx = self.client.transaction().await?;
+        Ok(Tx {
+            tx,
+            statements: &self.statements,
+        })
+    }
+}
+
+/// An open transaction on an [`Exclusive`] connection.
+pub struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a StatementCache,
+}
+
+impl Tx<'_> {
+    pub async fn commit(self) -> Result<(), DbError> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<(), DbError> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+/// The statement helpers, once for connections and transactions alike.
+macro_rules! statement_helpers {
+    ($ty:ty, $client:ident) => {
+        impl $ty {
+            /// All rows of a prepared statement.
+            pub async fn query(
+                &self,
+                sql: &'static str,
+                params: Params<'_>,
+            ) -> Result<Vec<Row>, DbError> {
+                let statement = self.statements.get(&self.$client, sql).await?;
+                Ok(self.$client.query(&statement, params).await?)
+            }
+
+            /// At most one row.
+            pub async fn query_opt(
+                &self,
+                sql: &'static str,
+                params: Params<'_>,
+            ) -> Result<Option<Row>, DbError> {
+                let statement = self.statements.get(&self.$client, sql).await?;
+                Ok(self.$client.query_opt(&statement, params).await?)
+            }
+
+            /// Exactly one row (e.g. `INSERT … RETURNING`).
+            pub async fn query_one(
+                &self,
+                sql: &'static str,
+                params: Params<'_>,
+            ) -> Result<Row, DbError> {
+                let statement = self.statements.get(&self.$client, sql).await?;
+                Ok(self.$client.query_one(&statement, params).await?)
+            }
+
+            /// The number of rows changed.
+            pub async fn execute(
+                &self,
+                sql: &'static str,
+                params: Params<'_>,
+            ) -> Result<u64, DbError> {
+                let statement = self.statements.get(&self.$client, sql).await?;
+                Ok(self.$client.execute(&statement, params).await?)
+            }
+        }
+    };
+}
+
+statement_helpers!(PgConn, client);
+statement_helpers!(Tx<'_>, tx);
+
+/// A shared connection as the runtime lends it.
+pub type SharedLease = Arc<dyn Deref<Target = PgConn> + Send + Sync>;
+/// An exclusive connection as the runtime lends it; dropping it gives it back.
+pub type ExclusiveLease = Box<dyn DerefMut<Target = PgConn> + Send>;
+
+/// Where connections come from: implemented by the runtime over bb8.
+pub trait DbSource: Send + Sync + 'static {
+    fn shared(&self) -> BoxFuture<'_, Result<SharedLease, DbError>>;
+    fn exclusive(&self) -> BoxFuture<'_, Result<ExclusiveLease, DbError>>;
+}
+
+/// A connection shared with concurrent requests; see the module docs.
+pub struct Shared(SharedLease);
+
+impl Deref for Shared {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        &self.0
+    }
+}
+
+/// A connection this request alone holds, with its bulkhead permit.
+pub struct Exclusive {
+    lease: ExclusiveLease,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for Exclusive {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        &self.lease
+    }
+}
+
+impl DerefMut for Exclusive {
+    fn deref_mut(&mut self) -> &mut PgConn {
+        &mut self.lease
+    }
+}
+
+/// A function's access to the database: the runtime's source, and the
+/// function's bulkhead (how many exclusive connections it may hold).
+#[derive(Clone)]
+pub struct Db {
+    source: Arc<dyn DbSource>,
+    bulkhead: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl Db {
+    /// `wait` bounds how long a request waits for its bulkhead share; the
+    /// pool's own timeout bounds the wait for a connection after that.
+    pub fn new(source: Arc<dyn DbSource>, max_exclusive: usize, wait: Duration) -> Db {
+        Db {
+            source,
+            bulkhead: Arc::new(Semaphore::new(max_exclusive.max(1))),
+            wait,
+        }
+    }
+
+    /// A connection for single statements, shared with other requests.
+    pub async fn shared(&self) -> Result<Shared, Problem> {
+        Ok(Shared(self.source.shared().await?))
+    }
+
+    /// A connection for a transaction; 503 when the function's share or the
+    /// pool is used up for longer than the pool timeout.
+    pub async fn exclusive(&self) -> Result<Exclusive, Problem> {
+        let permit = tokio::time::timeout(self.wait, self.bulkhead.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(DbError::PoolTimeout(self.wait))?;
+        let lease = self.source.exclusive().await?;
+        Ok(Exclusive {
+            lease,
+            _permit: permit,
+        })
+    }
+}

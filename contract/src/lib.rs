@@ -1,0 +1,47 @@
+//! The function contract: the one crate every function depends on.
+//!
+//! A function crate exports a [`Function`]: its name, methods, path template,
+//! limits and handler. The handler receives a [`Request`] (path parameters,
+//! query, size-limited body, database access, request id) and answers with a
+//! [`Reply`] or a [`Problem`] (RFC 9457). Everything two functions would
+//! otherwise both write lives here once: JSON body parsing and validation,
+//! pagination, money, database error mapping, and the JSON shapes of the
+//! API's resources.
+//!
+//! The runtime depends on this crate too, and implements [`db::DbSource`];
+//! functions never see the runtime.
+
+pub mod body;
+pub mod db;
+pub mod function;
+pub mod model;
+pub mod money;
+pub mod page;
+pub mod problem;
+pub mod reply;
+pub mod request;
+pub mod validate;
+
+pub use bytes::Bytes;
+pub use db::{Db, DbError, Exclusive, PgConn, Shared, Tx};
+pub use function::{Function, HandlerFuture, Limits, Method, RouteInfo, ServiceInfo};
+pub use http::{header, HeaderMap, HeaderValue, StatusCode};
+pub use model::FromRow;
+pub use page::Page;
+pub use problem::{FieldError, Problem, Rejection};
+pub use reply::Reply;
+pub use request::{Request, RequestParts};
+pub use rust_decimal::Decimal;
+pub use validate::Validator;
+
+/// What a handler returns.
+pub type Outcome = Result<Reply, Problem>;
+
+/// Turns `async fn handle(req: Request) -> Outcome` into the function pointer a
+/// [`Function`] holds: `handler: contract::handler!(handle)`.
+#[macro_export]
+macro_rules! handler {
+    ($handle:path) => {
+        |req: $crate::Request| -> $crate::HandlerFuture { ::std::boxed::Box::pin($handle(req)) }
+    };
+}

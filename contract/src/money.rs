@@ -1,0 +1,134 @@
+//! Money: exact decimals in, exact decimals out.
+//!
+//! Amounts are `rust_decimal::Decimal` from PostgreSQL's NUMERIC to the
+//! response, and every sum is computed in decimal. The contract sends money
+//! as a JSON number; the number written is the shortest decimal that
+//! round-trips through an IEEE double, which for amounts of at most 15
+//! significant digits (NUMERIC(12,2) has 12) is exactly the decimal's own
+//! digits, so no amount is ever altered on the way out.
+
+use std::str::FromStr;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Serializer;
+
+/// The largest price NUMERIC(10,2) holds.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2);
+
+/// The largest total NUMERIC(12,2) holds.
+pub const MAX_TOTAL: Decimal = Decimal::from_parts(3_567_587_327, 232, 0, false, 2);
+
+/// `#[serde(serialize_with = "contract::money::serialize")]`
+pub fn serialize<S: Serializer>(amount: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+    match amount.to_f64() {
+        Some(value) => serializer.serialize_f64(value),
+        None => Err(serde::ser::Error::custom("amount out of range")),
+    }
+}
+
+/// `#[serde(deserialize_with = "contract::money::deserialize")]`: a JSON
+/// number or a decimal string, read as its decimal digits.
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+    deserializer.deserialize_any(AmountVisitor)
+}
+
+/// The same, for an optional field (`PATCH`).
+pub fn deserialize_option<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Decimal>, D::Error> {
+    deserialize(deserializer).map(Some)
+}
+
+struct AmountVisitor;
+
+impl Visitor<'_> for AmountVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a decimal amount, as a number or a string")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+        // The shortest round-trip form is the decimal the client wrote, for
+        // any amount that could fit the column.
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+        let trimmed = v.trim();
+        let parsed = if trimmed.contains(['e', 'E']) {
+            Decimal::from_scientific(trimmed)
+        } else {
+            Decimal::from_str(trimmed)
+        };
+        parsed.map_err(|_| E::custom(format!("`{v}` is not a decimal amount")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Price {
+        #[serde(serialize_with = "serialize", deserialize_with = "deserialize")]
+        price: Decimal,
+    }
+
+    fn out(amount: &str) -> String {
+        let price = Price {
+            price: Decimal::from_str(amount).unwrap(),
+        };
+        serde_json::to_string(&price).unwrap()
+    }
+
+    #[test]
+    fn amounts_go_out_with_their_own_digits() {
+        assert_eq!(out("1299.99"), r#"{"price":1299.99}"#);
+        assert_eq!(out("2599.98"), r#"{"price":2599.98}"#);
+        assert_eq!(out("0.10"), r#"{"price":0.1}"#);
+        assert_eq!(out("9999999999.99"), r#"{"price":9999999999.99}"#);
+    }
+
+    #[test]
+    fn every_cent_up_to_the_column_limit_round_trips() {
+        // Walk the NUMERIC(12,2) range with a stride that touches every
+        // last-two-digit pattern and every magnitude.
+        let mut cents: i64 = 1;
+        while cents < 999_999_999_999 {
+            let amount = Decimal::new(cents, 2);
+            let text = serde_json::to_string(&Price { price: amount }).unwrap();
+            let back: Price = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.price, amount, "{text}");
+            cents = cents * 7 + 13;
+        }
+    }
+
+    #[test]
+    fn column_limits() {
+        assert_eq!(MAX_PRICE.to_string(), "99999999.99");
+        assert_eq!(MAX_TOTAL.to_string(), "9999999999.99");
+    }
+
+    #[test]
+    fn input_may_be_a_number_or_a_string() {
+        let a: Price = serde_json::from_str(r#"{"price": 19.99}"#).unwrap();
+        let b: Price = serde_json::from_str(r#"{"price": "19.99"}"#).unwrap();
+        let c: Price = serde_json::from_str(r#"{"price": 20}"#).unwrap();
+        assert_eq!(a.price, Decimal::new(1999, 2));
+        assert_eq!(b.price, a.price);
+        assert_eq!(c.price, Decimal::new(20, 0));
+        assert!(serde_json::from_str::<Price>(r#"{"price": "cheap"}"#).is_err());
+        assert!(serde_json::from_str::<Price>(r#"{"price": true}"#).is_err());
+    }
+}

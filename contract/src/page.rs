@@ -1,0 +1,141 @@
+//! Pagination: `?limit=` and `?offset=`, and the `Link: <…>; rel="next"`
+//! header that tells a client where the next page starts.
+
+use http::header::LINK;
+use http::HeaderValue;
+use serde::Serialize;
+
+use crate::{Outcome, Problem, Reply, Request};
+
+/// A page of a list, read from the query string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: i64 = 50;
+    pub const MAX_LIMIT: i64 = 1000;
+
+    /// `limit` 1..=1000 (default 50) and `offset` ≥ 0 (default 0); else 400.
+    pub fn from_request(req: &Request) -> Result<Page, Problem> {
+        Self::from_query(req.query_string().unwrap_or_default())
+    }
+
+    pub fn from_query(query: &str) -> Result<Page, Problem> {
+        let mut page = Page {
+            limit: Self::DEFAULT_LIMIT,
+            offset: 0,
+        };
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "limit" => match value.parse::<i64>() {
+                    Ok(limit) if (1..=Self::MAX_LIMIT).contains(&limit) => page.limit = limit,
+                    _ => {
+                        return Err(Problem::bad_request(format!(
+                            "`limit` must be an integer from 1 to {}",
+                            Self::MAX_LIMIT
+                        )))
+                    }
+                },
+                "offset" => match value.parse::<i64>() {
+                    Ok(offset) if offset >= 0 => page.offset = offset,
+                    _ => {
+                        return Err(Problem::bad_request(
+                            "`offset` must be a non-negative integer",
+                        ))
+                    }
+                },
+                _ => {}
+            }
+        }
+        Ok(page)
+    }
+
+    /// How many rows to fetch: one more than the page, to learn whether
+    /// another page follows without counting.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The JSON array reply for rows fetched with [`Page::fetch_limit`], with
+    /// a `Link` to the next page when there is one.
+    pub fn reply<T: Serialize>(&self, req: &Request, mut rows: Vec<T>) -> Outcome {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let reply = Reply::json(&rows)?;
+        if !more {
+            return Ok(reply);
+        }
+        match self.next_link(req.path(), req.query_string().unwrap_or_default()) {
+            Some(link) => Ok(reply.with_header(LINK, link)),
+            None => Ok(reply),
+        }
+    }
+
+    /// `<path?…&limit=L&offset=O>; rel="next"`, keeping the other parameters.
+    fn next_link(&self, path: &str, query: &str) -> Option<HeaderValue> {
+        let next_offset = self.offset.checked_add(self.limit)?;
+        let mut next = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if key != "limit" && key != "offset" {
+                next.append_pair(&key, &value);
+            }
+        }
+        next.append_pair("limit", &self.limit.to_string());
+        next.append_pair("offset", &next_offset.to_string());
+        HeaderValue::try_from(format!("<{path}?{}>; rel=\"next\"", next.finish())).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bounds() {
+        assert_eq!(
+            Page::from_query("").unwrap(),
+            Page {
+                limit: 50,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            Page::from_query("limit=1000&offset=7").unwrap(),
+            Page {
+                limit: 1000,
+                offset: 7
+            }
+        );
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=abc",
+            "offset=-1",
+            "limit=99999999999999999999",
+        ] {
+            assert_eq!(
+                Page::from_query(bad).unwrap_err().status.as_u16(),
+                400,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn next_link_keeps_filters() {
+        let page = Page {
+            limit: 2,
+            offset: 4,
+        };
+        let link = page
+            .next_link("/api/products", "q=lap%20top&limit=2&offset=4")
+            .unwrap();
+        assert_eq!(
+            link.to_str().unwrap(),
+            "</api/products?q=lap+top&limit=2&offset=6>; rel=\"next\""
+        );
+    }
+}

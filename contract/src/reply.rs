@@ -1,0 +1,80 @@
+//! What a handler answers: a status, a body serialised once, and headers.
+
+use bytes::Bytes;
+use http::header::{HeaderName, LOCATION};
+use http::{HeaderValue, StatusCode};
+use serde::Serialize;
+
+use crate::Problem;
+
+/// A successful response; the runtime adds the common headers.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    /// `None` for a reply without a body (204).
+    pub content_type: Option<&'static str>,
+    pub body: Bytes,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Reply {
+    /// 200 with `value` as JSON.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Reply, Problem> {
+        Self::json_with_status(StatusCode::OK, value)
+    }
+
+    pub fn json_with_status<T: Serialize + ?Sized>(
+        status: StatusCode,
+        value: &T,
+    ) -> Result<Reply, Problem> {
+        let body = serde_json::to_vec(value).map_err(|error| {
+            tracing::error!(%error, "a reply could not be serialised");
+            Problem::internal()
+        })?;
+        Ok(Reply {
+            status,
+            content_type: Some("application/json"),
+            body: Bytes::from(body),
+            headers: Vec::new(),
+        })
+    }
+
+    /// 200 with a body that is JSON already (built once, served many times).
+    pub fn static_json(body: &'static [u8]) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            content_type: Some("application/json"),
+            body: Bytes::from_static(body),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 201 with a `Location` header pointing at the new resource.
+    pub fn created<T: Serialize + ?Sized>(location: String, value: &T) -> Result<Reply, Problem> {
+        Ok(Self::json_with_status(StatusCode::CREATED, value)?.with_location(location))
+    }
+
+    /// 204, no body.
+    pub fn no_content() -> Reply {
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            content_type: None,
+            body: Bytes::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_location(self, location: String) -> Reply {
+        match HeaderValue::try_from(location) {
+            Ok(value) => self.with_header(LOCATION, value),
+            // Locations are built from integer ids; an invalid one is a bug,
+            // and the body still says where the resource is.
+            Err(_) => self,
+        }
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+}

@@ -1,0 +1,114 @@
+//! The request context a handler receives: everything about one call, owned,
+//! so that the handler's future is `'static` and can be timed out or dropped.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Uri};
+use serde::de::DeserializeOwned;
+
+use crate::{Db, Method, Problem, ServiceInfo};
+
+/// Path parameters as (name, byte range in the path); the values are never
+/// copied out of the URI.
+pub type Params = Vec<(&'static str, Range<usize>)>;
+
+/// What the runtime hands over to build a [`Request`].
+pub struct RequestParts {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    /// The whole body, already held to the size limit.
+    pub body: Bytes,
+    pub params: Params,
+    pub db: Db,
+    pub request_id: String,
+    pub service: Arc<ServiceInfo>,
+}
+
+/// One call of a function.
+pub struct Request {
+    parts: RequestParts,
+}
+
+impl Request {
+    pub fn new(parts: RequestParts) -> Request {
+        Request { parts }
+    }
+
+    pub fn method(&self) -> Method {
+        self.parts.method
+    }
+
+    /// The path as the client sent it, without the query.
+    pub fn path(&self) -> &str {
+        self.parts.uri.path()
+    }
+
+    /// The raw query string, if any.
+    pub fn query_string(&self) -> Option<&str> {
+        self.parts.uri.query()
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// A header's value, when present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name)?.to_str().ok()
+    }
+
+    pub fn body(&self) -> &Bytes {
+        &self.parts.body
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.parts.db
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.parts.request_id
+    }
+
+    pub fn service(&self) -> &ServiceInfo {
+        &self.parts.service
+    }
+
+    /// A path parameter as the client wrote it.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        let path = self.parts.uri.path();
+        self.parts
+            .params
+            .iter()
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, range)| path.get(range.clone()))
+    }
+
+    /// A path parameter that must be a positive BIGINT id; else 400.
+    pub fn id(&self, name: &str) -> Result<i64, Problem> {
+        let raw = self.param(name).unwrap_or_default();
+        match raw.parse::<i64>() {
+            Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+            _ => Err(Problem::bad_request(format!(
+                "`{name}` in the path must be a positive integer up to {}",
+                i64::MAX
+            ))),
+        }
+    }
+
+    /// The query string as `T`; a malformed parameter is 400. Unknown
+    /// parameters are ignored, as a browser or proxy may add some.
+    pub fn query<T: DeserializeOwned>(&self) -> Result<T, Problem> {
+        serde_urlencoded::from_str(self.query_string().unwrap_or_default())
+            .map_err(|error| Problem::bad_request(format!("malformed query parameter: {error}")))
+    }
+
+    /// The body as JSON `T`: 415 unless it is declared JSON, 400 unless it
+    /// parses, 422 when it breaks `T`'s shape (missing, unknown or mistyped
+    /// fields).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Problem> {
+        crate::body::parse_json(self.header("content-type"), &self.parts.body)
+    }
+}

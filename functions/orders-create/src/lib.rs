@@ -1,0 +1,270 @@
+//! `POST /api/orders`: `{"user_id", "items": [{"product_id", "quantity"}]}`
+//! → 201 with the order.
+//!
+//! One transaction, four round trips: BEGIN; the idempotency lookup, the
+//! user check and the product locks (in id order, so concurrent orders
+//! never deadlock) pipelined together; one statement that decrements stock
+//! and inserts the order and its items at the locked prices; COMMIT.
+//! Stock is checked under the locks, so concurrent orders never oversell.
+//!
+//! An `Idempotency-Key` is stored with the order (unique): a retry finds the
+//! first order and returns it; a concurrent duplicate loses the unique race,
+//! rolls back, and returns the winner's order.
+
+use std::collections::BTreeMap;
+
+use contract::model::Order;
+use contract::{
+    handler, header, Db, DbError, Decimal, FieldError, Function, HeaderValue, Limits, Method,
+    Outcome, Problem, Reply, Request, Validator,
+};
+use serde::Deserialize;
+
+pub const FUNCTION: Function = Function {
+    name: "orders-create",
+    methods: &[Method::Post],
+    path: "/api/orders",
+    limits: Limits::DEFAULT,
+    handler: handler!(handle),
+};
+
+const MAX_ITEMS: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOrder {
+    user_id: i64,
+    items: Vec<NewItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewItem {
+    product_id: i64,
+    quantity: i32,
+}
+
+const FIND_BY_KEY: &str = "SELECT request_fingerprint, id FROM orders WHERE idempotency_key = $1";
+const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
+const LOCK_PRODUCTS: &str = "SELECT id, price, stock_quantity FROM products
+    WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+const CREATE: &str = "WITH stock AS (
+        UPDATE products p SET stock_quantity = p.stock_quantity - w.quantity
+        FROM unnest($3::bigint[], $4::integer[]) AS w(product_id, quantity)
+        WHERE p.id = w.product_id),
+    new_order AS (
+        INSERT INTO orders (user_id, status, total_amount, idempotency_key, request_fingerprint)
+        VALUES ($1, 'pending', $2, $5, $6)
+        RETURNING id, user_id, status, total_amount, created_at, updated_at),
+    new_items AS (
+        INSERT INTO order_items (order_id, product_id, quantity, price)
+        SELECT new_order.id, i.product_id, i.quantity, i.price
+        FROM new_order, unnest($7::bigint[], $8::integer[], $9::numeric[])
+             WITH ORDINALITY AS i(product_id, quantity, price, n)
+        ORDER BY i.n
+        RETURNING id, product_id, quantity, price)
+    SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
+           i.id AS item_id, i.product_id, i.quantity, i.price
+    FROM new_order o CROSS JOIN new_items i ORDER BY i.id";
+const GET: &str = "SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
+        i.id AS item_id, i.product_id, i.quantity, i.price
+    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
+    WHERE o.id = $1 ORDER BY i.id";
+
+async fn handle(req: Request) -> Outcome {
+    let order: NewOrder = req.json()?;
+    validate(&order)?;
+    let key = idempotency_key(&req)?;
+    // What the key stands for: a retry must ask for the same order.
+    let fingerprint = key.map(|_| fingerprint(&order));
+
+    // Quantity wanted per product, in id order (the lock order).
+    let mut wanted: BTreeMap<i64, i64> = BTreeMap::new();
+    for item in &order.items {
+        *wanted.entry(item.product_id).or_default() += i64::from(item.quantity);
+    }
+    let product_ids: Vec<i64> = wanted.keys().copied().collect();
+
+    let mut conn = req.db().exclusive().await?;
+    let tx = conn.transaction().await?;
+    let (earlier, user, locked) = tokio::try_join!(
+        async {
+            match key {
+                Some(key) => tx.query_opt(FIND_BY_KEY, &[&key]).await,
+                None => Ok(None),
+            }
+        },
+        async { tx.query_one(USER_EXISTS, &[&order.user_id]).await },
+        async { tx.query(LOCK_PRODUCTS, &[&product_ids]).await },
+    )?;
+    if let Some(earlier) = earlier {
+        let first_fingerprint: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
+        let first_id: i64 = earlier.try_get(1).map_err(DbError::from)?;
+        tx.rollback().await?;
+        return replay(req.db(), first_id, first_fingerprint, fingerprint).await;
+    }
+    if !user.try_get::<_, bool>(0).map_err(DbError::from)? {
+        return Err(Problem::invalid_field(
+            "user_id",
+            format!("user {} does not exist", order.user_id),
+        ));
+    }
+
+    let mut prices: BTreeMap<i64, Decimal> = BTreeMap::new();
+    let mut short = Vec::new();
+    for row in &locked {
+        let id: i64 = row.try_get("id").map_err(DbError::from)?;
+        let stock: i32 = row.try_get("stock_quantity").map_err(DbError::from)?;
+        let want = wanted.get(&id).copied().unwrap_or_default();
+        if i64::from(stock) < want {
+            short.push(format!("product {id}: {stock} available, {want} requested"));
+        }
+        prices.insert(id, row.try_get("price").map_err(DbError::from)?);
+    }
+    let missing: Vec<FieldError> = order
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !prices.contains_key(&item.product_id))
+        .map(|(i, item)| {
+            FieldError::new(
+                format!("items[{i}].product_id"),
+                format!("product {} does not exist", item.product_id),
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(Problem::unprocessable(missing));
+    }
+    if !short.is_empty() {
+        return Err(Problem::conflict(format!(
+            "insufficient stock: {}",
+            short.join("; ")
+        )));
+    }
+
+    let item_prices: Vec<Decimal> = order
+        .items
+        .iter()
+        .map(|item| prices[&item.product_id])
+        .collect();
+    let total: Decimal = order
+        .items
+        .iter()
+        .zip(&item_prices)
+        .map(|(item, price)| price * Decimal::from(item.quantity))
+        .sum();
+    if total > contract::money::MAX_TOTAL {
+        return Err(Problem::invalid_field(
+            "items",
+            "the order total is above 9999999999.99",
+        ));
+    }
+    // Each total fits an INTEGER: it is at most the stock it was checked against.
+    let wanted_quantities: Vec<i32> = wanted.values().map(|q| *q as i32).collect();
+    let item_products: Vec<i64> = order.items.iter().map(|item| item.product_id).collect();
+    let item_quantities: Vec<i32> = order.items.iter().map(|item| item.quantity).collect();
+    let params: [&(dyn contract::db::ToSql + Sync); 9] = [
+        &order.user_id,
+        &total,
+        &product_ids,
+        &wanted_quantities,
+        &key,
+        &fingerprint,
+        &item_products,
+        &item_quantities,
+        &item_prices,
+    ];
+    let rows = match tx.query(CREATE, &params).await {
+        Ok(rows) => rows,
+        Err(error) if key.is_some() && error.constraint() == Some("orders_idempotency_key_key") => {
+            // A concurrent request with the same key committed first.
+            drop(tx);
+            let earlier = req
+                .db()
+                .shared()
+                .await?
+                .query_one(FIND_BY_KEY, &[&key])
+                .await?;
+            let first_fingerprint: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
+            let first_id: i64 = earlier.try_get(1).map_err(DbError::from)?;
+            return replay(req.db(), first_id, first_fingerprint, fingerprint).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tx.commit().await?;
+    let order = Order::from_rows(&rows)?
+        .pop()
+        .ok_or_else(Problem::internal)?;
+    Reply::created(format!("/api/orders/{}", order.id), &order)
+}
+
+fn validate(order: &NewOrder) -> Result<(), Problem> {
+    let mut rules = Validator::new();
+    rules.check(order.user_id > 0, "user_id", "must be a positive integer");
+    rules.check(
+        (1..=MAX_ITEMS).contains(&order.items.len()),
+        "items",
+        format!("must hold 1 to {MAX_ITEMS} items"),
+    );
+    for (i, item) in order.items.iter().enumerate() {
+        rules.check(
+            item.product_id > 0,
+            format!("items[{i}].product_id"),
+            "must be a positive integer",
+        );
+        rules.check(
+            item.quantity >= 1,
+            format!("items[{i}].quantity"),
+            "must be at least 1",
+        );
+    }
+    rules.finish()
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+fn idempotency_key(req: &Request) -> Result<Option<&str>, Problem> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key)
+            if !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(key))
+        }
+        _ => Err(Problem::bad_request(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )),
+    }
+}
+
+fn fingerprint(order: &NewOrder) -> String {
+    let items: Vec<String> = order
+        .items
+        .iter()
+        .map(|item| format!("{}x{}", item.product_id, item.quantity))
+        .collect();
+    format!("user {}: {}", order.user_id, items.join(","))
+}
+
+/// The first order made with this key, as it was created; 422 when the key
+/// was first used for a different order.
+async fn replay(db: &Db, id: i64, first: Option<String>, now: Option<String>) -> Outcome {
+    if first != now {
+        return Err(Problem::invalid_field(
+            "Idempotency-Key",
+            "was already used for a different order",
+        ));
+    }
+    let rows = db.shared().await?.query(GET, &[&id]).await?;
+    let order = Order::from_rows(&rows)?
+        .pop()
+        .ok_or_else(Problem::internal)?;
+    Ok(
+        Reply::created(format!("/api/orders/{}", order.id), &order)?.with_header(
+            header::HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        ),
+    )
+}

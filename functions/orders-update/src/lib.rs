@@ -1,0 +1,67 @@
+//! `PATCH /api/orders/{id}`: `{"status"}`. pending → confirmed → shipped →
+//! delivered; pending or confirmed → cancelled, which puts the stock back.
+//! Any other move is 409. One transaction, the order row locked.
+
+use contract::model::{Order, OrderStatus};
+use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use serde::Deserialize;
+
+pub const FUNCTION: Function = Function {
+    name: "orders-update",
+    methods: &[Method::Patch],
+    path: "/api/orders/{id}",
+    limits: Limits::DEFAULT,
+    handler: handler!(handle),
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    status: OrderStatus,
+}
+
+const LOCK_ORDER: &str = "SELECT status FROM orders WHERE id = $1 FOR UPDATE";
+// Products are locked in id order, as order creation locks them, so the
+// two never deadlock.
+const LOCK_PRODUCTS: &str = "SELECT id FROM products
+    WHERE id IN (SELECT product_id FROM order_items WHERE order_id = $1)
+    ORDER BY id FOR UPDATE";
+const RESTOCK: &str = "UPDATE products p SET stock_quantity = p.stock_quantity + s.quantity
+    FROM (SELECT product_id, sum(quantity)::integer AS quantity
+          FROM order_items WHERE order_id = $1 GROUP BY product_id) s
+    WHERE p.id = s.product_id";
+const SET_STATUS: &str = "UPDATE orders SET status = $2 WHERE id = $1";
+const GET: &str = "SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
+        i.id AS item_id, i.product_id, i.quantity, i.price
+    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
+    WHERE o.id = $1 ORDER BY i.id";
+
+async fn handle(req: Request) -> Outcome {
+    let id = req.id("id")?;
+    let next = req.json::<Change>()?.status;
+
+    let mut conn = req.db().exclusive().await?;
+    let tx = conn.transaction().await?;
+    let row = tx.query_opt(LOCK_ORDER, &[&id]).await?;
+    let row = row.ok_or_else(|| Problem::not_found(format!("order {id} not found")))?;
+    let current: String = row.try_get(0).map_err(contract::DbError::from)?;
+    let current = OrderStatus::parse(&current).ok_or_else(Problem::internal)?;
+    if !current.can_become(next) {
+        return Err(Problem::conflict(format!(
+            "an order that is {} cannot become {}",
+            current.as_str(),
+            next.as_str()
+        )));
+    }
+    if next == OrderStatus::Cancelled {
+        tx.query(LOCK_PRODUCTS, &[&id]).await?;
+        tx.execute(RESTOCK, &[&id]).await?;
+    }
+    tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
+    let rows = tx.query(GET, &[&id]).await?;
+    tx.commit().await?;
+    let order = Order::from_rows(&rows)?
+        .pop()
+        .ok_or_else(Problem::internal)?;
+    Reply::json(&order)
+}

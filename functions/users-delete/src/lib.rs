@@ -1,0 +1,31 @@
+//! `DELETE /api/users/{id}`: 204; 409 while the user has orders, which keep
+//! their history.
+
+use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+
+pub const FUNCTION: Function = Function {
+    name: "users-delete",
+    methods: &[Method::Delete],
+    path: "/api/users/{id}",
+    limits: Limits::DEFAULT,
+    handler: handler!(handle),
+};
+
+const DELETE: &str = "DELETE FROM users WHERE id = $1";
+
+async fn handle(req: Request) -> Outcome {
+    let id = req.id("id")?;
+    let deleted = req
+        .db()
+        .shared()
+        .await?
+        .execute(DELETE, &[&id])
+        .await
+        .map_err(|error| {
+            error.or_referenced(format!("user {id} has orders and cannot be deleted"))
+        })?;
+    if deleted == 0 {
+        return Err(Problem::not_found(format!("user {id} not found")));
+    }
+    Ok(Reply::no_content())
+}

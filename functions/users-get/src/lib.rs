@@ -1,0 +1,21 @@
+//! `GET /api/users/{id}`: one user, or 404.
+
+use contract::model::User;
+use contract::{handler, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request};
+
+pub const FUNCTION: Function = Function {
+    name: "users-get",
+    methods: &[Method::Get],
+    path: "/api/users/{id}",
+    limits: Limits::DEFAULT,
+    handler: handler!(handle),
+};
+
+const GET: &str = "SELECT id, username, email, created_at, updated_at FROM users WHERE id = $1";
+
+async fn handle(req: Request) -> Outcome {
+    let id = req.id("id")?;
+    let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
+    let row = row.ok_or_else(|| Problem::not_found(format!("user {id} not found")))?;
+    Reply::json(&User::from_row(&row)?)
+}

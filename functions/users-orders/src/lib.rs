@@ -1,0 +1,40 @@
+//! `GET /api/users/{id}/orders`: a user's orders with their items, by id,
+//! a page at a time; 404 when there is no such user.
+
+use contract::model::Order;
+use contract::{handler, Function, Limits, Method, Outcome, Page, Problem, Request};
+
+pub const FUNCTION: Function = Function {
+    name: "users-orders",
+    methods: &[Method::Get],
+    path: "/api/users/{id}/orders",
+    limits: Limits::DEFAULT,
+    handler: handler!(handle),
+};
+
+const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
+const ORDERS: &str = "WITH page AS (
+        SELECT id, user_id, status, total_amount, created_at, updated_at FROM orders
+        WHERE user_id = $3 ORDER BY id LIMIT $1 OFFSET $2)
+    SELECT page.*, i.id AS item_id, i.product_id, i.quantity, i.price
+    FROM page LEFT JOIN order_items i ON i.order_id = page.id
+    ORDER BY page.id, i.id";
+
+async fn handle(req: Request) -> Outcome {
+    let id = req.id("id")?;
+    let page = Page::from_request(&req)?;
+    let conn = req.db().shared().await?;
+    // Both statements go out together on the shared connection.
+    let (exists, rows) =
+        tokio::try_join!(async { conn.query_one(USER_EXISTS, &[&id]).await }, async {
+            conn.query(ORDERS, &[&page.fetch_limit(), &page.offset, &id])
+                .await
+        },)?;
+    if !exists
+        .try_get::<_, bool>(0)
+        .map_err(contract::DbError::from)?
+    {
+        return Err(Problem::not_found(format!("user {id} not found")));
+    }
+    page.reply(&req, Order::from_rows(&rows)?)
+}

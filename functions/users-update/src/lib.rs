@@ -1,0 +1,68 @@
+//! `PUT` / `PATCH /api/users/{id}`: change the username and/or the email;
+//! fields left out keep their value.
+
+use contract::body::nullable;
+use contract::model::User;
+use contract::{
+    handler, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator,
+};
+use serde::Deserialize;
+
+pub const FUNCTION: Function = Function {
+    name: "users-update",
+    methods: &[Method::Put, Method::Patch],
+    path: "/api/users/{id}",
+    limits: Limits::DEFAULT,
+    handler: handler!(handle),
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Changes {
+    #[serde(default, deserialize_with = "nullable")]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
+}
+
+const UPDATE: &str =
+    "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email) \
+                      WHERE id = $1 RETURNING id, username, email, created_at, updated_at";
+
+async fn handle(req: Request) -> Outcome {
+    let id = req.id("id")?;
+    let changes: Changes = req.json()?;
+    let mut rules = Validator::new();
+    rules.check(
+        changes.username.is_some() || changes.email.is_some(),
+        "body",
+        "give `username` and/or `email`",
+    );
+    rules.check(
+        !matches!(changes.username, Some(None)),
+        "username",
+        "must not be null",
+    );
+    rules.check(
+        !matches!(changes.email, Some(None)),
+        "email",
+        "must not be null",
+    );
+    let username = changes.username.flatten();
+    let email = changes.email.flatten();
+    if let Some(username) = &username {
+        rules.text("username", username, 80);
+    }
+    if let Some(email) = &email {
+        rules.email("email", email);
+    }
+    rules.finish()?;
+
+    let conn = req.db().shared().await?;
+    let row = conn
+        .query_opt(UPDATE, &[&id, &username, &email])
+        .await
+        .map_err(|error| error.or_taken(User::UNIQUE))?;
+    let row = row.ok_or_else(|| Problem::not_found(format!("user {id} not found")))?;
+    Reply::json(&User::from_row(&row)?)
+}

@@ -1,0 +1,420 @@
+//! Configuration: the environment, read once at start-up into typed
+//! settings. A bad value is an error that names the variable.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use contract::Limits;
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}={value:?} is not valid: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the runtime can be told; see the README's configuration table.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `None`: start the embedded PostgreSQL.
+    pub database_url: Option<String>,
+    pub host: String,
+    pub port: u16,
+    /// `/metrics` on its own listener instead of the main one.
+    pub metrics_addr: Option<SocketAddr>,
+    pub pool_size: u32,
+    /// Connections held open for shared, pipelined statements.
+    pub shared_connections: u32,
+    pub pool_timeout: Duration,
+    pub body_limit: usize,
+    /// The default time limit of a function call.
+    pub request_timeout: Duration,
+    /// The default concurrency limit of a function.
+    pub concurrency: u32,
+    /// How long a request over the concurrency limit may queue.
+    pub queue_timeout: Duration,
+    /// The default share of exclusive connections a function may hold.
+    pub db_connections: u32,
+    /// Per-function overrides of the limits.
+    pub function_limits: HashMap<String, Limits>,
+    /// Globs selecting the functions to serve.
+    pub functions: Vec<String>,
+    pub max_connections: usize,
+    /// Bounds the wait for a request's headers, and keep-alive idleness.
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub embedded_pg_dir: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: None,
+            host: "0.0.0.0".into(),
+            port: 5000,
+            metrics_addr: None,
+            pool_size: 20,
+            shared_connections: 4,
+            pool_timeout: Duration::from_secs(2),
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(10),
+            concurrency: 512,
+            queue_timeout: Duration::from_millis(500),
+            db_connections: 8,
+            function_limits: HashMap::new(),
+            functions: vec!["*".into()],
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(8),
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            embedded_pg_dir: PathBuf::from(".data/postgres"),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let env = Env { lookup: &lookup };
+        let defaults = Settings::default();
+        let settings = Settings {
+            database_url: env.secret("DATABASE_URL")?,
+            host: env.string("HOST").unwrap_or(defaults.host),
+            port: env.parse("PORT")?.unwrap_or(defaults.port),
+            metrics_addr: env.parse("METRICS_ADDR")?,
+            pool_size: env
+                .parse_range("POOL_SIZE", 2, 10_000)?
+                .unwrap_or(defaults.pool_size),
+            shared_connections: env
+                .parse_range("DB_SHARED_CONNECTIONS", 1, 1_000)?
+                .unwrap_or(defaults.shared_connections),
+            pool_timeout: env
+                .millis("POOL_TIMEOUT_MS")?
+                .unwrap_or(defaults.pool_timeout),
+            body_limit: env
+                .parse_range("BODY_LIMIT_BYTES", 1, 1 << 30)?
+                .unwrap_or(defaults.body_limit),
+            request_timeout: env
+                .millis("REQUEST_TIMEOUT_MS")?
+                .unwrap_or(defaults.request_timeout),
+            concurrency: env
+                .parse_range("FUNCTION_CONCURRENCY", 1, 1_000_000)?
+                .unwrap_or(defaults.concurrency),
+            queue_timeout: env
+                .millis("QUEUE_TIMEOUT_MS")?
+                .unwrap_or(defaults.queue_timeout),
+            db_connections: env
+                .parse_range("FUNCTION_DB_CONNECTIONS", 1, 10_000)?
+                .unwrap_or(defaults.db_connections),
+            function_limits: match env.string("FUNCTION_LIMITS") {
+                Some(value) => parse_function_limits(&value).map_err(|reason| ConfigError {
+                    variable: "FUNCTION_LIMITS",
+                    value,
+                    reason,
+                })?,
+                None => HashMap::new(),
+            },
+            functions: match env.string("FUNCTIONS") {
+                Some(value) => {
+                    let globs: Vec<String> = value
+                        .split([',', ' '])
+                        .filter(|glob| !glob.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    if globs.is_empty() {
+                        return Err(ConfigError {
+                            variable: "FUNCTIONS",
+                            value,
+                            reason: "names no function; leave it unset to serve all".into(),
+                        });
+                    }
+                    globs
+                }
+                None => defaults.functions,
+            },
+            max_connections: env
+                .parse_range("MAX_CONNECTIONS", 1, 1_000_000)?
+                .unwrap_or(defaults.max_connections),
+            header_read_timeout: env
+                .millis("HEADER_READ_TIMEOUT_MS")?
+                .unwrap_or(defaults.header_read_timeout),
+            body_read_timeout: env
+                .millis("BODY_READ_TIMEOUT_MS")?
+                .unwrap_or(defaults.body_read_timeout),
+            shutdown_grace: env
+                .millis("SHUTDOWN_GRACE_MS")?
+                .unwrap_or(defaults.shutdown_grace),
+            log_level: env.string("LOG_LEVEL").unwrap_or(defaults.log_level),
+            log_format: match env.string("LOG_FORMAT").as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "LOG_FORMAT",
+                        value: other.into(),
+                        reason: "must be `text` or `json`".into(),
+                    })
+                }
+            },
+            embedded_pg_dir: env
+                .string("EMBEDDED_PG_DIR")
+                .map(PathBuf::from)
+                .unwrap_or(defaults.embedded_pg_dir),
+        };
+        if settings.shared_connections >= settings.pool_size {
+            return Err(ConfigError {
+                variable: "DB_SHARED_CONNECTIONS",
+                value: settings.shared_connections.to_string(),
+                reason: format!(
+                    "must be below POOL_SIZE ({}) so that transactions have connections",
+                    settings.pool_size
+                ),
+            });
+        }
+        Ok(settings)
+    }
+
+    /// The limits in force for a function: configuration, else what the
+    /// function asks for, else the defaults.
+    pub fn limits_for(&self, name: &str, asked: Limits) -> ResolvedLimits {
+        let configured = self.function_limits.get(name).copied().unwrap_or_default();
+        ResolvedLimits {
+            timeout: configured
+                .timeout
+                .or(asked.timeout)
+                .unwrap_or(self.request_timeout),
+            concurrency: configured
+                .concurrency
+                .or(asked.concurrency)
+                .unwrap_or(self.concurrency),
+            db_connections: configured
+                .db_connections
+                .or(asked.db_connections)
+                .unwrap_or(self.db_connections)
+                .min(self.pool_size - self.shared_connections),
+        }
+    }
+
+    /// The address of the main listener.
+    pub fn listen_addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Limits after defaults and overrides are applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResolvedLimits {
+    pub timeout: Duration,
+    pub concurrency: u32,
+    pub db_connections: u32,
+}
+
+/// `orders-create=timeout_ms:5000,concurrency:64;users-get=timeout_ms:500`
+fn parse_function_limits(value: &str) -> Result<HashMap<String, Limits>, String> {
+    let mut limits = HashMap::new();
+    for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, settings) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{entry}` should be name=key:value,…"))?;
+        let mut parsed = Limits::default();
+        for setting in settings.split(',').map(str::trim) {
+            let (key, number) = setting
+                .split_once(':')
+                .ok_or_else(|| format!("`{setting}` should be key:value"))?;
+            let number: u32 = number
+                .parse()
+                .map_err(|_| format!("`{number}` in `{setting}` is not a positive integer"))?;
+            if number == 0 {
+                return Err(format!("`{setting}` must be above zero"));
+            }
+            match key {
+                "timeout_ms" => parsed.timeout = Some(Duration::from_millis(number.into())),
+                "concurrency" => parsed.concurrency = Some(number),
+                "db_connections" => parsed.db_connections = Some(number),
+                other => {
+                    return Err(format!(
+                        "unknown limit `{other}` (timeout_ms, concurrency, db_connections)"
+                    ))
+                }
+            }
+        }
+        limits.insert(name.trim().to_owned(), parsed);
+    }
+    Ok(limits)
+}
+
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Env<'_> {
+    fn string(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    /// `NAME`, or the contents of the file `NAME_FILE` names (Docker secrets).
+    fn secret(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        if let Some(value) = self.string(name) {
+            return Ok(Some(value));
+        }
+        let file_variable = format!("{name}_FILE");
+        let Some(path) = self.string(&file_variable) else {
+            return Ok(None);
+        };
+        std::fs::read_to_string(&path)
+            .map(|contents| Some(contents.trim().to_owned()))
+            .map_err(|error| ConfigError {
+                variable: if name == "DATABASE_URL" {
+                    "DATABASE_URL_FILE"
+                } else {
+                    name
+                },
+                value: path,
+                reason: format!("the file cannot be read: {error}"),
+            })
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.string(name) {
+            None => Ok(None),
+            Some(value) => value
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|error: T::Err| ConfigError {
+                    variable: name,
+                    value,
+                    reason: error.to_string(),
+                }),
+        }
+    }
+
+    fn parse_range<T>(&self, name: &'static str, min: T, max: T) -> Result<Option<T>, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+        T::Err: std::fmt::Display,
+    {
+        match self.parse::<T>(name)? {
+            Some(value) if value < min || value > max => Err(ConfigError {
+                variable: name,
+                value: value.to_string(),
+                reason: format!("must be from {min} to {max}"),
+            }),
+            other => Ok(other),
+        }
+    }
+
+    fn millis(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        Ok(self
+            .parse_range::<u64>(name, 1, 24 * 3600 * 1000)?
+            .map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.port, 5000);
+        assert_eq!(s.host, "0.0.0.0");
+        assert!(s.database_url.is_none());
+        assert_eq!(s.body_limit, 65536);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let error = settings(&[("PORT", "fifty")]).unwrap_err();
+        assert_eq!(error.variable, "PORT");
+        assert!(error.to_string().contains("PORT=\"fifty\""), "{error}");
+        assert_eq!(
+            settings(&[("POOL_SIZE", "1")]).unwrap_err().variable,
+            "POOL_SIZE"
+        );
+        assert_eq!(
+            settings(&[("LOG_FORMAT", "xml")]).unwrap_err().variable,
+            "LOG_FORMAT"
+        );
+        assert_eq!(
+            settings(&[("POOL_SIZE", "4"), ("DB_SHARED_CONNECTIONS", "4")])
+                .unwrap_err()
+                .variable,
+            "DB_SHARED_CONNECTIONS"
+        );
+    }
+
+    #[test]
+    fn function_limits_override_what_functions_ask() {
+        let s = settings(&[(
+            "FUNCTION_LIMITS",
+            "orders-create=timeout_ms:250,concurrency:3",
+        )])
+        .unwrap();
+        let asked = Limits {
+            timeout: Some(Duration::from_secs(1)),
+            concurrency: None,
+            db_connections: Some(2),
+        };
+        let resolved = s.limits_for("orders-create", asked);
+        assert_eq!(resolved.timeout, Duration::from_millis(250));
+        assert_eq!(resolved.concurrency, 3);
+        assert_eq!(resolved.db_connections, 2);
+        assert_eq!(
+            s.limits_for("users-get", asked).timeout,
+            Duration::from_secs(1)
+        );
+        assert!(settings(&[("FUNCTION_LIMITS", "x=speed:3")]).is_err());
+        assert!(settings(&[("FUNCTION_LIMITS", "x=timeout_ms:0")]).is_err());
+    }
+
+    #[test]
+    fn secrets_may_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("url");
+        std::fs::write(&file, "postgres://u:p@db/shop\n").unwrap();
+        let s = settings(&[("DATABASE_URL_FILE", file.to_str().unwrap())]).unwrap();
+        assert_eq!(s.database_url.as_deref(), Some("postgres://u:p@db/shop"));
+        let error = settings(&[("DATABASE_URL_FILE", "/nonexistent/url")]).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_URL_FILE");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,304 @@
+//! A local PostgreSQL from the installed server binaries, for running the
+//! service (and its tests) with no `DATABASE_URL`.
+//!
+//! The binaries are found on `PATH` or under `/usr/lib/postgresql/*/bin`.
+//! The cluster is made with `initdb` on first use, started as a child
+//! process listening on a free loopback port, and stopped when the runtime
+//! stops (or dies: the child gets SIGTERM when its parent goes). Run as
+//! root, it runs as the `postgres` user, as PostgreSQL insists.
+
+use std::ffi::CString;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin; \
+         install PostgreSQL (e.g. `apt-get install postgresql`) or set DATABASE_URL"
+    )]
+    NotInstalled,
+    #[error("running as root, but there is no `postgres` user to run PostgreSQL as")]
+    NoPostgresUser,
+    #[error("{action} ({path}): {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed: {output}")]
+    Command { command: String, output: String },
+    #[error("PostgreSQL did not accept connections within {0:?}; see {1}")]
+    NotReady(Duration, PathBuf),
+}
+
+/// How the cluster is run.
+#[derive(Clone, Debug)]
+pub struct EmbeddedOptions {
+    pub data_dir: PathBuf,
+    /// Off for throwaway test clusters: faster, and nothing to keep.
+    pub durable: bool,
+}
+
+/// A running local cluster; stopped on drop.
+pub struct EmbeddedPostgres {
+    child: Child,
+    port: u16,
+    data_dir: PathBuf,
+}
+
+impl EmbeddedPostgres {
+    pub fn start(options: &EmbeddedOptions) -> Result<EmbeddedPostgres, EmbeddedError> {
+        let bin = find_binaries().ok_or(EmbeddedError::NotInstalled)?;
+        let owner = postgres_owner()?;
+        let data_dir = absolute(&options.data_dir)?;
+        if !data_dir.join("PG_VERSION").exists() {
+            init_cluster(&bin, &data_dir, owner)?;
+        }
+        let port = free_port()?;
+        let log_path = data_dir.join("server.log");
+        let log =
+            std::fs::File::create(&log_path).map_err(io("create the server log", &log_path))?;
+        if let Some((uid, gid)) = owner {
+            let _ = std::os::unix::fs::chown(&log_path, Some(uid), Some(gid));
+        }
+        let mut command = Command::new(bin.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&data_dir)
+            .args(["-p", &port.to_string()])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+            ])
+            .args(["-c", "max_connections=200"])
+            .stdin(Stdio::null())
+            .stdout(
+                log.try_clone()
+                    .map_err(io("open the server log", &log_path))?,
+            )
+            .stderr(log);
+        if !options.durable {
+            command.args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]);
+        }
+        as_owner(&mut command, owner);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+        // send SIGTERM to this child when the thread that spawned it ends.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = command.spawn().map_err(io("start postgres", &bin))?;
+        let mut cluster = EmbeddedPostgres {
+            child,
+            port,
+            data_dir,
+        };
+        cluster.wait_until_ready(Duration::from_secs(30), &log_path)?;
+        Ok(cluster)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// A connection URL for `database` (the superuser, trusted on loopback).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn wait_until_ready(&mut self, patience: Duration, log: &Path) -> Result<(), EmbeddedError> {
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(EmbeddedError::Command {
+                    command: "postgres".into(),
+                    output: format!("exited with {status}; see {}", log.display()),
+                });
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                // Accepting TCP is not yet accepting sessions while it
+                // recovers; a short pause covers the start-up window, and the
+                // runtime's own readiness loop covers the rest.
+                std::thread::sleep(Duration::from_millis(100));
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(EmbeddedError::NotReady(patience, log.to_owned()))
+    }
+
+    /// Fast shutdown: sessions are ended, work is flushed.
+    pub fn stop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: signalling our own child by its pid.
+            unsafe {
+                libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError {
+    let path = path.to_owned();
+    move |source| EmbeddedError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
+    std::path::absolute(path).map_err(io("resolve the data directory", path))
+}
+
+/// The directory holding `initdb` and `postgres`.
+pub fn find_binaries() -> Option<PathBuf> {
+    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(path) = std::env::var_os("PATH") {
+        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir)) {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            has_both(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+/// The (uid, gid) to run PostgreSQL as: `postgres` when we are root.
+fn postgres_owner() -> Result<Option<(u32, u32)>, EmbeddedError> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = CString::new("postgres").map_err(|_| EmbeddedError::NoPostgresUser)?;
+    // SAFETY: getpwnam returns a pointer to static storage or null; we read
+    // two integers from it at once, before any other call could reuse it.
+    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
+    if entry.is_null() {
+        return Err(EmbeddedError::NoPostgresUser);
+    }
+    // SAFETY: non-null, see above.
+    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
+    Ok(Some((uid, gid)))
+}
+
+fn as_owner(command: &mut Command, owner: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = owner {
+        command.uid(uid).gid(gid).env("HOME", "/tmp");
+    }
+}
+
+fn init_cluster(
+    bin: &Path,
+    data_dir: &Path,
+    owner: Option<(u32, u32)>,
+) -> Result<(), EmbeddedError> {
+    std::fs::create_dir_all(data_dir).map_err(io("create the data directory", data_dir))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(data_dir, Some(uid), Some(gid))
+            .map_err(io("give the data directory to postgres", data_dir))?;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(io("restrict the data directory", data_dir))?;
+    let mut command = Command::new(bin.join("initdb"));
+    command
+        .arg("-D")
+        .arg(data_dir)
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ])
+        .current_dir("/");
+    as_owner(&mut command, owner);
+    let output = command.output().map_err(io("run initdb", bin))?;
+    if !output.status.success() {
+        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+        if owner.is_some() {
+            text.push_str(
+                "\n(PostgreSQL runs as the `postgres` user: every directory above the data \
+                 directory must be open to it; set EMBEDDED_PG_DIR to move it)",
+            );
+        }
+        return Err(EmbeddedError::Command {
+            command: format!("initdb -D {}", data_dir.display()),
+            output: text,
+        });
+    }
+    Ok(())
+}
+
+fn free_port() -> Result<u16, EmbeddedError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .map_err(io("find a free port", Path::new("127.0.0.1")))?;
+    let port = listener
+        .local_addr()
+        .map_err(io("find a free port", Path::new("127.0.0.1")))?
+        .port();
+    Ok(port)
+}
+
+/// Creates `database` on the cluster at `admin_url` unless it exists.
+pub async fn ensure_database(admin_url: &str, database: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
+        .await?
+        .is_some();
+    if !exists {
+        let quoted = database.replace('"', "\"\"");
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{quoted}\""))
+            .await?;
+    }
+    Ok(())
+}

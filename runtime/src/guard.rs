@@ -1,0 +1,221 @@
+//! The guard around every function call: the isolation a serverless
+//! platform gives each function, and its metrics.
+//!
+//! - concurrency: at most `concurrency` calls run; a few more wait up to the
+//!   queue timeout, the rest get 503 at once;
+//! - time: past its limit a call ends with 504, and its future is dropped,
+//!   which rolls back any open transaction;
+//! - panics: a panic is caught, logged with the function's name, counted,
+//!   and answered with 500; the worker, the pool and every other function
+//!   carry on;
+//! - database: the function's bulkhead lives in its [`Db`].
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use contract::{Db, Function, Outcome, Problem, Rejection, Request};
+use futures_util::FutureExt;
+use metrics::{Counter, Gauge, Histogram};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::ResolvedLimits;
+use crate::metrics::{ACTIVE_REQUESTS, REJECTIONS, REQUEST_DURATION};
+
+/// One function, ready to be called under its limits.
+pub struct Guard {
+    pub function: Function,
+    pub limits: ResolvedLimits,
+    pub db: Db,
+    permits: Arc<Semaphore>,
+    queued: AtomicU32,
+    queue_timeout: Duration,
+    pub metrics: RouteMetrics,
+}
+
+impl Guard {
+    pub fn new(
+        function: Function,
+        limits: ResolvedLimits,
+        db: Db,
+        queue_timeout: Duration,
+    ) -> Guard {
+        Guard {
+            function,
+            limits,
+            db,
+            permits: Arc::new(Semaphore::new(limits.concurrency as usize)),
+            queued: AtomicU32::new(0),
+            queue_timeout,
+            metrics: RouteMetrics::new(function.name, function.path),
+        }
+    }
+
+    /// Runs the handler on `req` under the function's limits.
+    pub async fn call(&self, req: Request) -> Outcome {
+        let _permit = self.admit().await?;
+        let _active = Active::new(&self.metrics.active);
+        let run = AssertUnwindSafe((self.function.handler)(req)).catch_unwind();
+        match tokio::time::timeout(self.limits.timeout, run).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(panic)) => {
+                tracing::error!(
+                    function = self.function.name,
+                    panic = panic_message(panic.as_ref()),
+                    "function panicked; answered 500"
+                );
+                Err(self.reject(Problem::internal(), Rejection::Panic))
+            }
+            Err(_) => {
+                tracing::warn!(
+                    function = self.function.name,
+                    limit_ms = self.limits.timeout.as_millis() as u64,
+                    "function ran past its time limit; answered 504"
+                );
+                let problem = Problem::new(
+                    http::StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "`{}` did not finish within its {} ms time limit; its work was rolled back",
+                        self.function.name,
+                        self.limits.timeout.as_millis()
+                    ),
+                );
+                Err(self.reject(problem, Rejection::Timeout))
+            }
+        }
+    }
+
+    /// A permit to run, at once or after a short bounded wait.
+    async fn admit(&self) -> Result<OwnedSemaphorePermit, Problem> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        // The queue holds at most as many waiters as the function may run.
+        let waiting = Waiting::enter(&self.queued, self.limits.concurrency);
+        if let Some(_waiting) = waiting {
+            if let Ok(Ok(permit)) =
+                tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await
+            {
+                return Ok(permit);
+            }
+        }
+        let problem = Problem::unavailable(format!(
+            "`{}` is at its concurrency limit of {}; retry shortly",
+            self.function.name, self.limits.concurrency
+        ));
+        Err(self.reject(problem, Rejection::Overload))
+    }
+
+    fn reject(&self, problem: Problem, rejection: Rejection) -> Problem {
+        problem.with_rejection(rejection)
+    }
+}
+
+/// A place in a function's queue, given back however the wait ends.
+struct Waiting<'a>(&'a AtomicU32);
+
+impl<'a> Waiting<'a> {
+    fn enter(queued: &'a AtomicU32, bound: u32) -> Option<Waiting<'a>> {
+        queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < bound).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Waiting(queued))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Counts a call as active for as long as it lives.
+struct Active<'a>(&'a Gauge);
+
+impl<'a> Active<'a> {
+    fn new(gauge: &'a Gauge) -> Active<'a> {
+        gauge.increment(1.0);
+        Active(gauge)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// The metric handles of one route, registered once so that the hot path
+/// records without building label sets.
+pub struct RouteMetrics {
+    function: &'static str,
+    route: &'static str,
+    active: Gauge,
+    rejections: [Counter; 4],
+    durations: RwLock<Vec<(&'static str, u16, Histogram)>>,
+}
+
+impl RouteMetrics {
+    pub fn new(function: &'static str, route: &'static str) -> RouteMetrics {
+        let rejection = |reason: Rejection| metrics::counter!(REJECTIONS, "function" => function, "reason" => reason.as_str());
+        RouteMetrics {
+            function,
+            route,
+            active: metrics::gauge!(ACTIVE_REQUESTS, "function" => function, "http_route" => route),
+            rejections: [
+                rejection(Rejection::Timeout),
+                rejection(Rejection::Overload),
+                rejection(Rejection::Panic),
+                rejection(Rejection::PoolExhausted),
+            ],
+            durations: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Records one finished request.
+    pub fn record(
+        &self,
+        method: &'static str,
+        status: u16,
+        seconds: f64,
+        rejection: Option<Rejection>,
+    ) {
+        if let Some(rejection) = rejection {
+            self.rejections[rejection as usize].increment(1);
+        }
+        let known = self
+            .durations
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .find(|(m, s, _)| *m == method && *s == status)
+            .map(|(_, _, histogram)| histogram.clone());
+        let histogram = known.unwrap_or_else(|| {
+            let histogram = metrics::histogram!(
+                REQUEST_DURATION,
+                "http_request_method" => method,
+                "http_route" => self.route,
+                "http_response_status_code" => status.to_string(),
+                "function" => self.function,
+            );
+            self.durations
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((method, status, histogram.clone()));
+            histogram
+        });
+        histogram.record(seconds);
+    }
+}

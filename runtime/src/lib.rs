@@ -1,0 +1,328 @@
+//! The runtime: the thin host that serves the function crates.
+//!
+//! `start` wires the pieces, each in its own module: [`config`] (settings),
+//! [`pool`] (bb8 and the shared lanes), [`schema`] (applies `sql/`),
+//! [`router`] (path → function), [`guard`] (isolation and metrics around
+//! each call), [`service`] (one request end to end), [`server`] (listeners,
+//! connection limits, graceful shutdown), [`metrics`] (Prometheus), and
+//! [`registry`] (the one list of every function). [`embedded`] runs a local
+//! PostgreSQL when no `DATABASE_URL` is given.
+
+pub mod config;
+pub mod embedded;
+pub mod guard;
+pub mod metrics;
+pub mod pool;
+pub mod registry;
+pub mod router;
+pub mod schema;
+pub mod server;
+pub mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use contract::db::DbSource;
+use contract::{Db, DbError, Function, RouteInfo, ServiceInfo};
+use http_body_util::Full;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::guard::Guard;
+use crate::metrics::{Metrics, MetricsError};
+use crate::pool::{Database, PoolOptions};
+use crate::router::{Router, RouterError};
+use crate::schema::SchemaError;
+use crate::server::{ConnectionLimits, Handler};
+use crate::service::{App, Response};
+
+pub const SERVICE_NAME: &str = "shop-api";
+
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("FUNCTIONS: {0}")]
+    Selection(String),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+    #[error("schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("routes: {0}")]
+    Router(#[from] RouterError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A started runtime.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub service: Arc<ServiceInfo>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish within the grace
+    /// period, and returns when every listener is done.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Connects, applies the schema, and serves `functions` (those selected by
+/// `FUNCTIONS`) until [`Running::shutdown`].
+pub async fn start(
+    settings: Settings,
+    database_url: &str,
+    functions: &[Function],
+) -> Result<Running, StartError> {
+    install_panic_hook();
+    let functions = select(functions, &settings.functions)?;
+    let metrics = Metrics::install()?;
+
+    let limits: Vec<_> = functions
+        .iter()
+        .map(|function| settings.limits_for(function.name, function.limits))
+        .collect();
+    let longest = limits
+        .iter()
+        .map(|l| l.timeout)
+        .max()
+        .unwrap_or(settings.request_timeout);
+    let database = Database::new(
+        database_url,
+        PoolOptions {
+            size: settings.pool_size,
+            shared: settings.shared_connections,
+            timeout: settings.pool_timeout,
+            statement_timeout: longest + Duration::from_secs(1),
+        },
+    )?;
+    database.wait_until_ready(Duration::from_secs(30)).await?;
+    schema::apply(&database.dedicated().await?).await?;
+
+    let router = Router::new(&functions)?;
+    let source: Arc<dyn DbSource> = database.clone();
+    let guards: Vec<Guard> = functions
+        .iter()
+        .zip(&limits)
+        .map(|(function, limits)| {
+            let db = Db::new(
+                source.clone(),
+                limits.db_connections as usize,
+                settings.pool_timeout,
+            );
+            Guard::new(*function, *limits, db, settings.queue_timeout)
+        })
+        .collect();
+
+    let mut routes: Vec<RouteInfo> = Vec::new();
+    for guard in &guards {
+        for method in guard.function.methods {
+            routes.push(RouteInfo {
+                function: guard.function.name.into(),
+                method: method.as_str().into(),
+                path: guard.function.path.into(),
+                timeout_ms: guard.limits.timeout.as_millis() as u64,
+                concurrency: guard.limits.concurrency,
+                db_connections: guard.limits.db_connections,
+            });
+            tracing::info!(
+                function = guard.function.name,
+                method = method.as_str(),
+                path = guard.function.path,
+                timeout_ms = guard.limits.timeout.as_millis() as u64,
+                concurrency = guard.limits.concurrency,
+                db_connections = guard.limits.db_connections,
+                "route"
+            );
+        }
+    }
+    let metrics_on_main = settings.metrics_addr.is_none();
+    if metrics_on_main {
+        routes.push(RouteInfo {
+            function: "metrics".into(),
+            method: "GET".into(),
+            path: "/metrics".into(),
+            timeout_ms: 0,
+            concurrency: 0,
+            db_connections: 0,
+        });
+    }
+    let service = Arc::new(ServiceInfo {
+        service: SERVICE_NAME.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        routes,
+    });
+
+    let limits = ConnectionLimits {
+        max_connections: settings.max_connections,
+        header_read_timeout: settings.header_read_timeout,
+        shutdown_grace: settings.shutdown_grace,
+    };
+    let listener = bind(&settings.listen_addr()).await?;
+    let addr = local_addr(&listener, &settings.listen_addr())?;
+    let metrics_listener = match settings.metrics_addr {
+        Some(metrics_addr) => Some(bind(&metrics_addr.to_string()).await?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(local_addr(listener, "METRICS_ADDR")?),
+        None => None,
+    };
+
+    let app = Arc::new(App::new(
+        router,
+        guards,
+        settings,
+        service.clone(),
+        database.clone(),
+        metrics_on_main.then(|| metrics.clone()),
+    ));
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        wait_for(stopped.clone()),
+    ))];
+    if let Some(listener) = metrics_listener {
+        let exporter = Arc::new(MetricsOnly { metrics, database });
+        tasks.push(tokio::spawn(server::serve(
+            listener,
+            exporter,
+            limits,
+            wait_for(stopped),
+        )));
+    }
+    tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+    Ok(Running {
+        addr,
+        metrics_addr,
+        service,
+        stop,
+        tasks,
+    })
+}
+
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}
+
+fn local_addr(listener: &TcpListener, name: &str) -> Result<SocketAddr, StartError> {
+    listener.local_addr().map_err(|source| StartError::Bind {
+        addr: name.to_owned(),
+        source,
+    })
+}
+
+/// The functions whose names match one of `globs` (`*` matches any run of
+/// characters). A glob that matches nothing is a mistake worth stopping for.
+pub fn select(functions: &[Function], globs: &[String]) -> Result<Vec<Function>, StartError> {
+    for glob in globs {
+        if !functions.iter().any(|f| glob_match(glob, f.name)) {
+            let names: Vec<_> = functions.iter().map(|f| f.name).collect();
+            return Err(StartError::Selection(format!(
+                "`{glob}` matches no function; there are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(functions
+        .iter()
+        .filter(|f| globs.iter().any(|glob| glob_match(glob, f.name)))
+        .copied()
+        .collect())
+}
+
+fn glob_match(glob: &str, name: &str) -> bool {
+    match glob.split_once('*') {
+        None => glob == name,
+        Some((prefix, rest)) => {
+            let Some(tail) = name.strip_prefix(prefix) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| glob_match(rest, &tail[i..]))
+        }
+    }
+}
+
+/// Panics are logged through tracing, inside the request's span, so the
+/// line carries the request id; the guard adds the function's name.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            tracing::error!(panic = %info, "panic");
+        }));
+    });
+}
+
+/// The metrics listener when `METRICS_ADDR` moves it off the main one.
+struct MetricsOnly {
+    metrics: Metrics,
+    database: Arc<Database>,
+}
+
+impl Handler for MetricsOnly {
+    async fn handle(self: Arc<Self>, request: http::Request<hyper::body::Incoming>) -> Response {
+        let mut response = if request.uri().path() == "/metrics" {
+            self.database.export_metrics();
+            let mut response = http::Response::new(Full::new(Bytes::from(self.metrics.render())));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        } else {
+            http::Response::new(Full::new(Bytes::from_static(
+                b"only /metrics is served here\n",
+            )))
+        };
+        if request.uri().path() != "/metrics" {
+            *response.status_mut() = http::StatusCode::NOT_FOUND;
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", "orders-create"));
+        assert!(glob_match("orders-*", "orders-create"));
+        assert!(glob_match("*-get", "users-get"));
+        assert!(glob_match("users-get", "users-get"));
+        assert!(!glob_match("orders-*", "users-get"));
+        assert!(!glob_match("users", "users-get"));
+        assert!(glob_match("u*s-*t", "users-get"));
+    }
+}

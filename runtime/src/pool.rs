@@ -1,0 +1,215 @@
+//! The database pool: bb8 + bb8-postgres over tokio-postgres, and the source
+//! of the two kinds of connection the contract offers.
+//!
+//! bb8 is the one keeper of connections: it opens them, replaces broken ones
+//! and bounds how many exist. Exclusive connections are ordinary bb8
+//! checkouts. Shared connections are a few bb8 connections held in *lanes*:
+//! each request takes the next lane round-robin and tokio-postgres pipelines
+//! the statements of every request on that lane over one socket, so reads
+//! need no checkout and no validation round trip. A lane whose connection
+//! has closed (PostgreSQL restarted) gets a fresh one from bb8 on next use.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bb8::{ManageConnection, PooledConnection, RunError};
+use bb8_postgres::PostgresConnectionManager;
+use contract::db::{DbSource, ExclusiveLease, SharedLease};
+use contract::{DbError, PgConn};
+use futures_util::future::BoxFuture;
+use tokio_postgres::{Config, NoTls};
+
+/// bb8-postgres' manager, with a statement cache on every connection and
+/// the session settings the runtime relies on.
+pub struct Manager {
+    inner: PostgresConnectionManager<NoTls>,
+    statement_timeout: Duration,
+}
+
+impl ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = tokio_postgres::Error;
+
+    async fn connect(&self) -> Result<PgConn, tokio_postgres::Error> {
+        let client = self.inner.connect().await?;
+        // A statement outliving every function's time limit would hold a
+        // shared lane for nothing: the server stops it.
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}",
+                self.statement_timeout.as_millis()
+            ))
+            .await?;
+        Ok(PgConn::new(client))
+    }
+
+    async fn is_valid(&self, conn: &mut PgConn) -> Result<(), tokio_postgres::Error> {
+        conn.client().simple_query("").await.map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.is_closed()
+    }
+}
+
+type Pooled = PooledConnection<'static, Manager>;
+
+/// Counts and logs the errors bb8 meets while opening connections.
+#[derive(Debug, Clone, Copy)]
+struct ErrorCounter;
+
+impl bb8::ErrorSink<tokio_postgres::Error> for ErrorCounter {
+    fn sink(&self, error: tokio_postgres::Error) {
+        metrics::counter!("db_pool_connection_errors_total").increment(1);
+        tracing::warn!(%error, "database connection failed");
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<tokio_postgres::Error>> {
+        Box::new(*self)
+    }
+}
+
+/// The runtime's database: the bb8 pool and its shared lanes.
+pub struct Database {
+    pool: bb8::Pool<Manager>,
+    lanes: Box<[Mutex<Option<Arc<Pooled>>>]>,
+    next_lane: AtomicUsize,
+    timeout: Duration,
+    max_size: u32,
+}
+
+/// How the pool is sized and timed.
+pub struct PoolOptions {
+    pub size: u32,
+    pub shared: u32,
+    pub timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Database {
+    /// A pool over `url`; no connection is opened until one is needed.
+    pub fn new(url: &str, options: PoolOptions) -> Result<Arc<Database>, DbError> {
+        let config: Config = url.parse().map_err(|error: tokio_postgres::Error| {
+            DbError::Connect(format!("DATABASE_URL: {error}"))
+        })?;
+        let manager = Manager {
+            inner: PostgresConnectionManager::new(config, NoTls),
+            statement_timeout: options.statement_timeout,
+        };
+        let pool = bb8::Pool::builder()
+            .max_size(options.size)
+            .connection_timeout(options.timeout)
+            // Closed sockets are caught by `has_broken`; a round trip per
+            // checkout would double the cost of a short transaction.
+            .test_on_check_out(false)
+            .error_sink(Box::new(ErrorCounter))
+            .build_unchecked(manager);
+        let lanes = (0..options.shared).map(|_| Mutex::new(None)).collect();
+        Ok(Arc::new(Database {
+            pool,
+            lanes,
+            next_lane: AtomicUsize::new(0),
+            timeout: options.timeout,
+            max_size: options.size,
+        }))
+    }
+
+    /// Waits until PostgreSQL answers, for at most `patience`.
+    pub async fn wait_until_ready(&self, patience: Duration) -> Result<(), DbError> {
+        let deadline = Instant::now() + patience;
+        loop {
+            let attempt = match self.pool.dedicated_connection().await {
+                Ok(conn) => conn.client().simple_query("SELECT 1").await.map(|_| ()),
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => {
+                    return Err(DbError::Connect(error.to_string()))
+                }
+                Err(error) => {
+                    tracing::info!(%error, "waiting for PostgreSQL");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// A connection outside the pool, for start-up work (schema).
+    pub async fn dedicated(&self) -> Result<PgConn, DbError> {
+        Ok(self.pool.dedicated_connection().await?)
+    }
+
+    async fn checkout(&self) -> Result<Pooled, DbError> {
+        let started = Instant::now();
+        let result = self.pool.get_owned().await;
+        metrics::histogram!("db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(conn) => Ok(conn),
+            Err(RunError::TimedOut) => Err(DbError::PoolTimeout(self.timeout)),
+            Err(RunError::User(error)) => Err(DbError::Connect(error.to_string())),
+        }
+    }
+
+    async fn lane(&self) -> Result<Arc<Pooled>, DbError> {
+        let index = self.next_lane.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
+        let slot = &self.lanes[index];
+        if let Some(conn) = lock(slot).as_ref().filter(|conn| !conn.is_closed()) {
+            return Ok(conn.clone());
+        }
+        // The lane is empty or its connection closed: refill it from bb8.
+        // Dropping the closed connection hands it back, and bb8 discards it.
+        let fresh = Arc::new(self.checkout().await?);
+        let mut guard = lock(slot);
+        match guard.as_ref() {
+            // Another request refilled the lane meanwhile; use its connection
+            // and let ours go back to the pool.
+            Some(current) if !current.is_closed() => Ok(current.clone()),
+            _ => {
+                *guard = Some(fresh.clone());
+                Ok(fresh)
+            }
+        }
+    }
+
+    /// Publishes the pool's state as gauges (called before each scrape).
+    pub fn export_metrics(&self) {
+        let state = self.pool.state();
+        let in_use = state.connections.saturating_sub(state.idle_connections);
+        metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(in_use));
+        metrics::gauge!("db_pool_connections", "state" => "idle")
+            .set(f64::from(state.idle_connections));
+        metrics::gauge!("db_pool_max_connections").set(f64::from(self.max_size));
+        metrics::gauge!("db_pool_pending_requests").set(state.statistics.pending_gets() as f64);
+        metrics::counter!("db_pool_connections_closed_broken_total")
+            .absolute(state.statistics.connections_closed_broken);
+        metrics::counter!("db_pool_get_timeouts_total").absolute(state.statistics.get_timed_out);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A slot holds an Option<Arc>: it is consistent whatever a panicking
+    // holder was doing.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl DbSource for Database {
+    fn shared(&self) -> BoxFuture<'_, Result<SharedLease, DbError>> {
+        Box::pin(async move { Ok(self.lane().await? as SharedLease) })
+    }
+
+    fn exclusive(&self) -> BoxFuture<'_, Result<ExclusiveLease, DbError>> {
+        Box::pin(async move {
+            loop {
+                let conn = self.checkout().await?;
+                if !conn.is_closed() {
+                    return Ok(Box::new(conn) as ExclusiveLease);
+                }
+                // Closed since it was returned: bb8 drops it when we let go.
+            }
+        })
+    }
+}

@@ -1,0 +1,222 @@
+//! The router: a matchit tree from path to route, and per route the
+//! function serving each method. A path is matched once per request.
+
+use contract::request::Params;
+use contract::{Function, Method};
+
+/// Why the route table could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("path `{path}` of function `{function}` is not a valid route: {source}")]
+    Path {
+        function: &'static str,
+        path: &'static str,
+        source: matchit::InsertError,
+    },
+    #[error("functions `{first}` and `{second}` both serve {method} {path}")]
+    Duplicate {
+        first: &'static str,
+        second: &'static str,
+        method: &'static str,
+        path: &'static str,
+    },
+}
+
+struct Route {
+    /// Parameter names in the order matchit reports their values.
+    param_names: Vec<&'static str>,
+    /// (method, index of the function in the table the router was built from)
+    methods: Vec<(Method, usize)>,
+    /// The `Allow` header for a 405.
+    allow: String,
+}
+
+/// The outcome of matching one request.
+pub enum Match<'a> {
+    Found { function: usize, params: Params },
+    MethodNotAllowed { allow: &'a str },
+    NotFound,
+}
+
+pub struct Router {
+    tree: matchit::Router<usize>,
+    routes: Vec<Route>,
+}
+
+impl Router {
+    /// Builds the table for `functions`; a match names a function by its
+    /// index in that slice.
+    pub fn new(functions: &[Function]) -> Result<Router, RouterError> {
+        let mut tree = matchit::Router::new();
+        let mut routes: Vec<Route> = Vec::new();
+        let mut paths: Vec<&'static str> = Vec::new();
+        for (index, function) in functions.iter().enumerate() {
+            let route = match paths.iter().position(|path| *path == function.path) {
+                Some(existing) => existing,
+                None => {
+                    tree.insert(function.path, routes.len()).map_err(|source| {
+                        RouterError::Path {
+                            function: function.name,
+                            path: function.path,
+                            source,
+                        }
+                    })?;
+                    paths.push(function.path);
+                    routes.push(Route {
+                        param_names: param_names(function.path),
+                        methods: Vec::new(),
+                        allow: String::new(),
+                    });
+                    routes.len() - 1
+                }
+            };
+            for method in function.methods {
+                if let Some((_, other)) = routes[route].methods.iter().find(|(m, _)| m == method) {
+                    return Err(RouterError::Duplicate {
+                        first: functions[*other].name,
+                        second: function.name,
+                        method: method.as_str(),
+                        path: function.path,
+                    });
+                }
+                routes[route].methods.push((*method, index));
+            }
+        }
+        for route in &mut routes {
+            route.methods.sort_by_key(|(method, _)| *method);
+            route.allow = route
+                .methods
+                .iter()
+                .map(|(method, _)| method.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
+        Ok(Router { tree, routes })
+    }
+
+    /// The function for `method` on `path`, with the path parameters.
+    pub fn find(&self, method: &http::Method, path: &str) -> Match<'_> {
+        let Ok(matched) = self.tree.at(path) else {
+            return Match::NotFound;
+        };
+        let route = &self.routes[*matched.value];
+        let function = Method::from_http(method)
+            .and_then(|method| route.methods.iter().find(|(m, _)| *m == method));
+        let Some((_, function)) = function else {
+            return Match::MethodNotAllowed {
+                allow: &route.allow,
+            };
+        };
+        let base = path.as_ptr() as usize;
+        let params = route
+            .param_names
+            .iter()
+            .zip(matched.params.iter())
+            .map(|(name, (_, value))| {
+                // matchit hands out slices of `path`: keep their offsets.
+                let start = value.as_ptr() as usize - base;
+                (*name, start..start + value.len())
+            })
+            .collect();
+        Match::Found {
+            function: *function,
+            params,
+        }
+    }
+}
+
+/// `{id}` names in a template, in order.
+fn param_names(template: &'static str) -> Vec<&'static str> {
+    template
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| name.trim_start_matches('*'))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::{Limits, Outcome, Reply, Request};
+
+    async fn ok(_: Request) -> Outcome {
+        Ok(Reply::no_content())
+    }
+
+    fn function(name: &'static str, methods: &'static [Method], path: &'static str) -> Function {
+        Function {
+            name,
+            methods,
+            path,
+            limits: Limits::DEFAULT,
+            handler: contract::handler!(ok),
+        }
+    }
+
+    fn router() -> Router {
+        Router::new(&[
+            function("users-get", &[Method::Get], "/api/users/{id}"),
+            function(
+                "users-update",
+                &[Method::Put, Method::Patch],
+                "/api/users/{id}",
+            ),
+            function("users-orders", &[Method::Get], "/api/users/{id}/orders"),
+            function("users-list", &[Method::Get], "/api/users"),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_the_function_and_its_parameters() {
+        let router = router();
+        let path = "/api/users/42/orders";
+        match router.find(&http::Method::GET, path) {
+            Match::Found { function, params } => {
+                assert_eq!(function, 2);
+                assert_eq!(params[0].0, "id");
+                assert_eq!(&path[params[0].1.clone()], "42");
+            }
+            _ => panic!("no match"),
+        }
+        assert!(matches!(
+            router.find(&http::Method::PATCH, "/api/users/1"),
+            Match::Found { function: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn wrong_method_lists_the_right_ones() {
+        match router().find(&http::Method::DELETE, "/api/users/1") {
+            Match::MethodNotAllowed { allow } => assert_eq!(allow, "GET, PUT, PATCH"),
+            _ => panic!("expected 405"),
+        }
+        assert!(matches!(
+            router().find(&http::Method::HEAD, "/api/users"),
+            Match::MethodNotAllowed { .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_paths_are_not_found() {
+        assert!(matches!(
+            router().find(&http::Method::GET, "/api/nope"),
+            Match::NotFound
+        ));
+        assert!(matches!(
+            router().find(&http::Method::GET, "/api/users/1/2"),
+            Match::NotFound
+        ));
+    }
+
+    #[test]
+    fn two_functions_on_one_method_and_path_is_an_error() {
+        let error = Router::new(&[
+            function("a", &[Method::Get], "/x"),
+            function("b", &[Method::Get], "/x"),
+        ])
+        .err()
+        .unwrap();
+        assert!(error.to_string().contains("`a` and `b`"), "{error}");
+    }
+}

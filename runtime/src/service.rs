@@ -1,0 +1,286 @@
+//! One request, from hyper's head and body to the response: route, read the
+//! body under its limit, call the function through its guard, render the
+//! reply or problem, record metrics and the access log line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
+use http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::StatusCode;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use tracing::Instrument;
+
+use crate::config::Settings;
+use crate::guard::{Guard, RouteMetrics};
+use crate::metrics::Metrics;
+use crate::pool::Database;
+use crate::router::{Match, Router};
+
+pub type Response = http::Response<Full<Bytes>>;
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+static X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-type-options");
+
+/// Everything a request needs, built once at start-up and shared.
+pub struct App {
+    pub router: Router,
+    pub guards: Vec<Guard>,
+    pub settings: Settings,
+    pub service: Arc<ServiceInfo>,
+    pub database: Arc<Database>,
+    /// Set when `/metrics` is served on the main listener.
+    pub metrics: Option<Metrics>,
+    unmatched: RouteMetrics,
+    metrics_route: RouteMetrics,
+    request_ids: RequestIds,
+}
+
+impl App {
+    pub fn new(
+        router: Router,
+        guards: Vec<Guard>,
+        settings: Settings,
+        service: Arc<ServiceInfo>,
+        database: Arc<Database>,
+        metrics: Option<Metrics>,
+    ) -> App {
+        App {
+            router,
+            guards,
+            settings,
+            service,
+            database,
+            metrics,
+            unmatched: RouteMetrics::new("none", "unmatched"),
+            metrics_route: RouteMetrics::new("metrics", "/metrics"),
+            request_ids: RequestIds::new(),
+        }
+    }
+
+    /// Serves one request; never fails, every error is a response.
+    pub async fn handle(self: Arc<Self>, request: http::Request<Incoming>) -> Response {
+        let started = Instant::now();
+        let request_id = self.request_ids.for_request(request.headers());
+        let span = tracing::info_span!("request", id = %request_id);
+        async move {
+            let method = request.method().clone();
+            let path = request.uri().path().to_owned();
+            let (route, function, outcome) = self.dispatch(request, &request_id).await;
+            let (status, rejection) = match &outcome {
+                Ok(reply) => (reply.status, None),
+                Err(problem) => (problem.status, problem.rejection),
+            };
+            let mut response = render(outcome);
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::try_from(request_id.as_str()) {
+                headers.insert(X_REQUEST_ID.clone(), value);
+            }
+            headers.insert(X_CONTENT_TYPE_OPTIONS.clone(), NOSNIFF.clone());
+            let elapsed = started.elapsed();
+            let metrics = match function {
+                Some(index) => &self.guards[index].metrics,
+                None if route == "/metrics" => &self.metrics_route,
+                None => &self.unmatched,
+            };
+            let method_label = Method::from_http(&method).map_or("_OTHER", Method::as_str);
+            metrics.record(
+                method_label,
+                status.as_u16(),
+                elapsed.as_secs_f64(),
+                rejection,
+            );
+            tracing::info!(
+                target: "access",
+                method = %method,
+                path = %path,
+                route,
+                status = status.as_u16(),
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+            );
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Routes and runs the request: (route template, function index, outcome).
+    async fn dispatch(
+        &self,
+        request: http::Request<Incoming>,
+        request_id: &str,
+    ) -> (&'static str, Option<usize>, Outcome) {
+        let path = request.uri().path();
+        if path == "/metrics" {
+            if let Some(metrics) = &self.metrics {
+                let outcome = if request.method() == http::Method::GET {
+                    self.database.export_metrics();
+                    Ok(Reply {
+                        status: StatusCode::OK,
+                        content_type: Some("text/plain; version=0.0.4; charset=utf-8"),
+                        body: Bytes::from(metrics.render()),
+                        headers: Vec::new(),
+                    })
+                } else {
+                    Err(method_not_allowed("GET"))
+                };
+                return ("/metrics", None, outcome);
+            }
+        }
+        let (function, params) = match self.router.find(request.method(), path) {
+            Match::Found { function, params } => (function, params),
+            Match::MethodNotAllowed { allow } => {
+                return ("unmatched", None, Err(method_not_allowed(allow)));
+            }
+            Match::NotFound => {
+                let problem = Problem::not_found(format!("no route for {}", truncate(path, 200)));
+                return ("unmatched", None, Err(problem));
+            }
+        };
+        let guard = &self.guards[function];
+        let route = guard.function.path;
+        let (parts, body) = request.into_parts();
+        let body = match self.read_body(&parts.headers, body).await {
+            Ok(body) => body,
+            Err(problem) => return (route, Some(function), Err(problem)),
+        };
+        let method = Method::from_http(&parts.method).unwrap_or(Method::Get);
+        let req = Request::new(RequestParts {
+            method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+            params,
+            db: guard.db.clone(),
+            request_id: request_id.to_owned(),
+            service: self.service.clone(),
+        });
+        (route, Some(function), guard.call(req).await)
+    }
+
+    /// The whole body, refused early when it declares or reaches more than
+    /// the limit, and bounded in time so a trickling client holds nothing.
+    async fn read_body(&self, headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Problem> {
+        let limit = self.settings.body_limit;
+        let too_large = || {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than the limit of {limit} bytes"),
+            )
+        };
+        if let Some(length) = headers.get(CONTENT_LENGTH) {
+            match length.to_str().ok().and_then(|v| v.parse::<u64>().ok()) {
+                Some(length) if length > limit as u64 => return Err(too_large()),
+                Some(_) => {}
+                None => return Err(Problem::bad_request("Content-Length is not a number")),
+            }
+        }
+        let collect = Limited::new(body, limit).collect();
+        match tokio::time::timeout(self.settings.body_read_timeout, collect).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "body could not be read");
+                Err(Problem::bad_request("the body could not be read"))
+            }
+            Err(_) => Err(Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time",
+            )),
+        }
+    }
+}
+
+fn method_not_allowed(allow: &str) -> Problem {
+    Problem {
+        allow: Some(allow.to_owned()),
+        ..Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("this path serves {allow} only"),
+        )
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// The HTTP response for an outcome.
+fn render(outcome: Outcome) -> Response {
+    match outcome {
+        Ok(reply) => {
+            let mut response = http::Response::new(Full::new(reply.body));
+            *response.status_mut() = reply.status;
+            let headers = response.headers_mut();
+            if let Some(content_type) = reply.content_type {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            for (name, value) in reply.headers {
+                headers.append(name, value);
+            }
+            response
+        }
+        Err(problem) => {
+            if problem.status.is_server_error() && problem.rejection.is_none() {
+                tracing::debug!(%problem, "problem response");
+            }
+            let mut response = http::Response::new(Full::new(Bytes::from(problem.to_json())));
+            *response.status_mut() = problem.status;
+            let headers = response.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            );
+            if let Some(seconds) = problem.retry_after {
+                headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            if let Some(allow) = problem
+                .allow
+                .as_deref()
+                .and_then(|a| HeaderValue::try_from(a).ok())
+            {
+                headers.insert(ALLOW, allow);
+            }
+            response
+        }
+    }
+}
+
+/// Request ids: the client's `X-Request-Id` when it is sane, else a new one.
+struct RequestIds {
+    prefix: u32,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> RequestIds {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+            .unwrap_or_default();
+        RequestIds {
+            prefix: seed ^ std::process::id().rotate_left(16),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn for_request(&self, headers: &http::HeaderMap) -> String {
+        if let Some(given) = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            let sane = !given.is_empty()
+                && given.len() <= 128
+                && given.bytes().all(|b| b.is_ascii_graphic());
+            if sane {
+                return given.to_owned();
+            }
+        }
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-{n:012x}", self.prefix)
+    }
+}
