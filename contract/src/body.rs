@@ -18,7 +18,7 @@ pub fn is_json_content_type(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parse `body` as `T`; see [`crate::Request::json`].
+/// Parse `body`, a JSON object, as `T`; see [`crate::Request::json`].
 pub fn parse_json<T: DeserializeOwned>(
     content_type: Option<&str>,
     body: &[u8],
@@ -35,9 +35,23 @@ pub fn parse_json<T: DeserializeOwned>(
             ))
         }
     }
+    // Every body of this API is an object; serde would also read a struct
+    // from an array, which no client means.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            return Err(json_problem(String::new(), syntax));
+        }
+        return Err(Problem::invalid_field("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|error| json_problem(error.path().to_string(), error.into_inner()))?;
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        // A shape error may be met before a syntax error further on; broken
+        // JSON is 400 whatever it was meant to hold. (Error path only.)
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            return json_problem(String::new(), syntax);
+        }
+        json_problem(error.path().to_string(), error.into_inner())
+    })?;
     deserializer
         .end()
         .map_err(|error| json_problem(String::new(), error))?;
@@ -51,10 +65,14 @@ fn json_problem(path: String, error: serde_json::Error) -> Problem {
             let message = error.to_string();
             // serde reports missing and unknown fields at the parent object;
             // name the field itself.
+            let at_root = path.is_empty() || path == "." || path == "?";
             let field = match backticked_field(&message) {
-                Some(name) if path == "." || path.is_empty() => name.to_owned(),
+                // Unknown fields are reported at themselves, missing ones at
+                // their parent.
+                Some(name) if path == name || path.ends_with(&format!(".{name}")) => path,
+                Some(name) if at_root => name.to_owned(),
                 Some(name) => format!("{path}.{name}"),
-                None if path == "." || path.is_empty() => "body".to_owned(),
+                None if at_root => "body".to_owned(),
                 None => path,
             };
             let message = strip_position(&message);

@@ -38,8 +38,20 @@ pub enum DbError {
     PoolTimeout(Duration),
     #[error("could not connect to the database: {0}")]
     Connect(String),
-    #[error(transparent)]
+    #[error("{}", describe(.0))]
     Query(#[from] tokio_postgres::Error),
+}
+
+/// tokio-postgres says only "db error"; logs need the server's words.
+/// (Logged, never sent: problem bodies carry their own text.)
+pub fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => match std::error::Error::source(error) {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
+        },
+    }
 }
 
 impl DbError {

@@ -109,7 +109,7 @@ impl EmbeddedPostgres {
             port,
             data_dir,
         };
-        cluster.wait_until_ready(Duration::from_secs(30), &log_path)?;
+        cluster.wait_until_ready(&bin, Duration::from_secs(30), &log_path)?;
         Ok(cluster)
     }
 
@@ -126,7 +126,12 @@ impl EmbeddedPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    fn wait_until_ready(&mut self, patience: Duration, log: &Path) -> Result<(), EmbeddedError> {
+    fn wait_until_ready(
+        &mut self,
+        bin: &Path,
+        patience: Duration,
+        log: &Path,
+    ) -> Result<(), EmbeddedError> {
         let deadline = Instant::now() + patience;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -135,11 +140,13 @@ impl EmbeddedPostgres {
                     output: format!("exited with {status}; see {}", log.display()),
                 });
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                // Accepting TCP is not yet accepting sessions while it
-                // recovers; a short pause covers the start-up window, and the
-                // runtime's own readiness loop covers the rest.
-                std::thread::sleep(Duration::from_millis(100));
+            // Accepting TCP is not yet accepting sessions: ask pg_isready.
+            let ready = Command::new(bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .stdin(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+            if ready {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -188,7 +195,11 @@ fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
 
 /// The directory holding `initdb` and `postgres`.
 pub fn find_binaries() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    let has_both = |dir: &Path| {
+        ["initdb", "postgres", "pg_isready"]
+            .iter()
+            .all(|name| dir.join(name).is_file())
+    };
     if let Some(path) = std::env::var_os("PATH") {
         if let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir)) {
             return Some(dir);

@@ -90,7 +90,6 @@ pub async fn start(
     database_url: &str,
     functions: &[Function],
 ) -> Result<Running, StartError> {
-    install_panic_hook();
     let functions = select(functions, &settings.functions)?;
     let metrics = Metrics::install()?;
 
@@ -270,17 +269,6 @@ fn glob_match(glob: &str, name: &str) -> bool {
                 .any(|i| glob_match(rest, &tail[i..]))
         }
     }
-}
-
-/// Panics are logged through tracing, inside the request's span, so the
-/// line carries the request id; the guard adds the function's name.
-fn install_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            tracing::error!(panic = %info, "panic");
-        }));
-    });
 }
 
 /// The metrics listener when `METRICS_ADDR` moves it off the main one.

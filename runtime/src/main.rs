@@ -26,6 +26,9 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(&settings);
+    // Panics go to the log like everything else, inside the request's span
+    // so the line carries the request id; the guard adds the function.
+    std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 
     let mut embedded = None;
     let database_url = match settings.database_url.clone() {

@@ -17,7 +17,7 @@ pub const FILES: &[(&str, &str)] = &[
 const LOCK_KEY: i64 = 0x5348_4F50_5343_484D; // "SHOPSCHM"
 
 #[derive(Debug, thiserror::Error)]
-#[error("applying {file}: {source}")]
+#[error("applying {file}: {}", contract::db::describe(source))]
 pub struct SchemaError {
     pub file: &'static str,
     #[source]

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use contract::db::describe;
 use contract::{Function, PgConn};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -58,7 +59,7 @@ fn cluster() -> &'static Cluster {
         });
         match build.join() {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => panic!("building the template database: {error}"),
+            Ok(Err(error)) => panic!("building the template database: {error:?}"),
             Err(_) => panic!("building the template database panicked"),
         }
         Cluster {
@@ -139,17 +140,20 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Er
 async fn build_template(url_template: &str, template: &str) -> Result<(), String> {
     let admin = connect(&url_template.replace("{db}", "postgres"))
         .await
-        .map_err(|e| e.to_string())?;
-    admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {template}; CREATE DATABASE {template}"
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {template}"),
+        format!("CREATE DATABASE {template}"),
+    ] {
+        admin
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| describe(&e))?;
+    }
     let conn = PgConn::new(
         connect(&url_template.replace("{db}", template))
             .await
-            .map_err(|e| e.to_string())?,
+            .map_err(|e| describe(&e))?,
     );
     runtime::schema::apply(&conn)
         .await
@@ -173,7 +177,7 @@ pub async fn fresh_database() -> String {
     // Copies of one template may not overlap; retry the rare collision.
     while let Err(error) = admin.batch_execute(&create).await {
         attempts += 1;
-        assert!(attempts < 50, "creating {name}: {error}");
+        assert!(attempts < 50, "creating {name}: {}", describe(&error));
         tokio::time::sleep(Duration::from_millis(20 * attempts)).await;
     }
     cluster.url_template.replace("{db}", &name)
@@ -302,7 +306,7 @@ impl TestApp {
         self.db
             .query(query, &[])
             .await
-            .unwrap_or_else(|error| panic!("{query}: {error}"))
+            .unwrap_or_else(|error| panic!("{query}: {}", describe(&error)))
     }
 
     /// One integer from a query, e.g. a count.
@@ -311,6 +315,23 @@ impl TestApp {
         rows.first()
             .and_then(|row| row.try_get::<_, i64>(0).ok())
             .unwrap_or_else(|| panic!("{query} returned no BIGINT"))
+    }
+
+    /// The name of the test's database.
+    pub fn database_name(&self) -> &str {
+        self.database_url
+            .rsplit('/')
+            .next()
+            .and_then(|tail| tail.split('?').next())
+            .unwrap_or_default()
+    }
+
+    /// A connection to the cluster's `postgres` database, for what cannot
+    /// be done from inside the test's own database.
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        connect(&cluster().url_template.replace("{db}", "postgres"))
+            .await
+            .expect("connecting to the test cluster")
     }
 
     /// Stops the runtime gracefully.

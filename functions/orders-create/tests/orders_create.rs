@@ -1,0 +1,271 @@
+use std::sync::Arc;
+
+use test_support::{json, TestApp};
+
+async fn app() -> TestApp {
+    TestApp::start(&[orders_create::FUNCTION]).await
+}
+
+async fn stock(app: &TestApp, product: i64) -> i64 {
+    app.scalar(&format!(
+        "SELECT stock_quantity::bigint FROM products WHERE id = {product}"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn creates_an_order_at_current_prices_and_takes_the_stock() {
+    let app = app().await;
+    let response = app
+        .post(
+            "/api/orders",
+            &json!({"user_id": 2, "items": [{"product_id": 2, "quantity": 3}, {"product_id": 1, "quantity": 1}]}),
+        )
+        .await;
+    response.assert_status(201);
+    let order = response.json();
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/api/orders/{}", order["id"]).as_str())
+    );
+    assert_eq!(order["user_id"], 2);
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["total_amount"], 1389.96);
+    let items = order["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (
+            items[0]["product_id"].as_i64(),
+            items[0]["quantity"].as_i64()
+        ),
+        (Some(2), Some(3))
+    );
+    assert_eq!(items[0]["price"], 29.99);
+    assert_eq!(items[0]["subtotal"], 89.97);
+    assert_eq!(items[1]["price"], 1299.99);
+    assert_eq!(stock(&app, 2).await, 97);
+    assert_eq!(stock(&app, 1).await, 7);
+    // Later price changes do not touch the order.
+    app.sql("UPDATE products SET price = 1 WHERE id = 2").await;
+    let kept = app
+        .sql(&format!(
+            "SELECT price::text FROM order_items WHERE order_id = {} AND product_id = 2",
+            order["id"]
+        ))
+        .await;
+    assert_eq!(kept[0].get::<_, String>(0), "29.99");
+}
+
+#[tokio::test]
+async fn repeated_products_are_summed_against_the_stock() {
+    let app = app().await;
+    app.sql("UPDATE products SET stock_quantity = 5 WHERE id = 3")
+        .await;
+    let body = json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 3}, {"product_id": 3, "quantity": 3}]});
+    app.post("/api/orders", &body).await.problem(409);
+    assert_eq!(stock(&app, 3).await, 5);
+    let body = json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 2}, {"product_id": 3, "quantity": 3}]});
+    let order = app
+        .post("/api/orders", &body)
+        .await
+        .assert_status(201)
+        .json();
+    assert_eq!(order["items"].as_array().unwrap().len(), 2);
+    assert_eq!(stock(&app, 3).await, 0);
+}
+
+#[tokio::test]
+async fn unknown_users_and_products_are_422_and_change_nothing() {
+    let app = app().await;
+    let problem = app
+        .post(
+            "/api/orders",
+            &json!({"user_id": 999, "items": [{"product_id": 1, "quantity": 1}]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "user_id");
+    let problem = app
+        .post("/api/orders", &json!({"user_id": 1, "items": [{"product_id": 1, "quantity": 1}, {"product_id": 777, "quantity": 1}]}))
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "items[1].product_id");
+    assert_eq!(stock(&app, 1).await, 8);
+    assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 1);
+}
+
+#[tokio::test]
+async fn malformed_orders_are_422() {
+    let app = app().await;
+    let cases = [
+        (json!({"user_id": 1, "items": []}), "items"),
+        (
+            json!({"user_id": 1, "items": [{"product_id": 1, "quantity": 0}]}),
+            "items[0].quantity",
+        ),
+        (
+            json!({"user_id": 1, "items": [{"product_id": -1, "quantity": 1}]}),
+            "items[0].product_id",
+        ),
+        (
+            json!({"user_id": 1, "items": [{"product_id": 1}]}),
+            "items[0].quantity",
+        ),
+        (
+            json!({"user_id": "1", "items": [{"product_id": 1, "quantity": 1}]}),
+            "user_id",
+        ),
+        (
+            json!({"user_id": 1, "items": [{"product_id": 1, "quantity": 99_999_999_999_i64}]}),
+            "items[0].quantity",
+        ),
+        (
+            json!({"items": [{"product_id": 1, "quantity": 1}]}),
+            "user_id",
+        ),
+    ];
+    for (body, field) in cases {
+        let problem = app.post("/api/orders", &body).await.problem(422);
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    }
+}
+
+#[tokio::test]
+async fn not_enough_stock_is_409() {
+    let app = app().await;
+    let problem = app
+        .post(
+            "/api/orders",
+            &json!({"user_id": 1, "items": [{"product_id": 1, "quantity": 9}]}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("8 available"),
+        "{problem}"
+    );
+    assert_eq!(stock(&app, 1).await, 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_racing_orders_for_ten_units_sell_exactly_ten() {
+    let app = Arc::new(app().await);
+    app.sql("UPDATE products SET stock_quantity = 10 WHERE id = 2")
+        .await;
+    let racers: Vec<_> = (0..50)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                // Mixed baskets lock two products: id order keeps them from deadlocking.
+                let body = if i % 2 == 0 {
+                    json!({"user_id": 1, "items": [{"product_id": 2, "quantity": 1}, {"product_id": 3, "quantity": 1}]})
+                } else {
+                    json!({"user_id": 2, "items": [{"product_id": 3, "quantity": 1}, {"product_id": 2, "quantity": 1}]})
+                };
+                app.post("/api/orders", &body).await.status.as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for racer in racers {
+        statuses.push(racer.await.unwrap());
+    }
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let refused = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, refused), (10, 40), "{statuses:?}");
+    assert_eq!(stock(&app, 2).await, 0);
+    assert_eq!(stock(&app, 3).await, 40);
+    assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 11);
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_key_returns_the_first_order() {
+    let app = app().await;
+    let body =
+        serde_json::to_vec(&json!({"user_id": 3, "items": [{"product_id": 2, "quantity": 4}]}))
+            .unwrap();
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "retry-7f3a"),
+    ];
+    let first = app
+        .request(
+            http::Method::POST,
+            "/api/orders",
+            &headers,
+            Some(body.clone()),
+        )
+        .await;
+    first.assert_status(201);
+    let again = app
+        .request(http::Method::POST, "/api/orders", &headers, Some(body))
+        .await;
+    again.assert_status(201);
+    assert_eq!(again.json(), first.json());
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(stock(&app, 2).await, 96);
+    assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 2);
+
+    let other =
+        serde_json::to_vec(&json!({"user_id": 3, "items": [{"product_id": 2, "quantity": 5}]}))
+            .unwrap();
+    let problem = app
+        .request(http::Method::POST, "/api/orders", &headers, Some(other))
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    assert_eq!(stock(&app, 2).await, 96);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicates_with_one_key_make_one_order() {
+    let app = Arc::new(app().await);
+    let body =
+        serde_json::to_vec(&json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 1}]}))
+            .unwrap();
+    let duplicates: Vec<_> = (0..20)
+        .map(|_| {
+            let app = app.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                let headers = [
+                    ("content-type", "application/json"),
+                    ("idempotency-key", "one-click"),
+                ];
+                let response = app
+                    .request(http::Method::POST, "/api/orders", &headers, Some(body))
+                    .await;
+                (response.status.as_u16(), response.json()["id"].as_i64())
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for duplicate in duplicates {
+        let (status, id) = duplicate.await.unwrap();
+        assert_eq!(status, 201);
+        ids.push(id.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(stock(&app, 3).await, 49);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM orders WHERE idempotency_key = 'one-click'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_idempotency_key_is_400() {
+    let app = app().await;
+    let body =
+        serde_json::to_vec(&json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 1}]}))
+            .unwrap();
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "has space"),
+    ];
+    app.request(http::Method::POST, "/api/orders", &headers, Some(body))
+        .await
+        .problem(400);
+}

@@ -1,0 +1,67 @@
+use test_support::{json, TestApp};
+
+async fn stock(app: &TestApp, product: i64) -> i64 {
+    app.scalar(&format!(
+        "SELECT stock_quantity::bigint FROM products WHERE id = {product}"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn an_order_moves_along_its_lifecycle() {
+    let app = TestApp::start(&[orders_update::FUNCTION]).await;
+    for status in ["confirmed", "shipped", "delivered"] {
+        let order = app
+            .patch("/api/orders/1", &json!({"status": status}))
+            .await
+            .assert_status(200)
+            .json();
+        assert_eq!(order["status"], status);
+        assert_eq!(order["items"].as_array().unwrap().len(), 1);
+    }
+    let problem = app
+        .patch("/api/orders/1", &json!({"status": "cancelled"}))
+        .await
+        .problem(409);
+    assert!(problem["detail"].as_str().unwrap().contains("delivered"));
+    assert_eq!(stock(&app, 1).await, 8);
+}
+
+#[tokio::test]
+async fn cancelling_puts_the_stock_back_once() {
+    let app = TestApp::start(&[orders_update::FUNCTION]).await;
+    app.patch("/api/orders/1", &json!({"status": "confirmed"}))
+        .await
+        .assert_status(200);
+    let order = app
+        .patch("/api/orders/1", &json!({"status": "cancelled"}))
+        .await
+        .assert_status(200)
+        .json();
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(stock(&app, 1).await, 10);
+    app.patch("/api/orders/1", &json!({"status": "cancelled"}))
+        .await
+        .problem(409);
+    assert_eq!(stock(&app, 1).await, 10);
+}
+
+#[tokio::test]
+async fn forbidden_moves_and_bad_bodies() {
+    let app = TestApp::start(&[orders_update::FUNCTION]).await;
+    app.patch("/api/orders/1", &json!({"status": "shipped"}))
+        .await
+        .problem(409);
+    app.patch("/api/orders/1", &json!({"status": "pending"}))
+        .await
+        .problem(409);
+    let problem = app
+        .patch("/api/orders/1", &json!({"status": "lost"}))
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "status");
+    app.patch("/api/orders/1", &json!({})).await.problem(422);
+    app.patch("/api/orders/99", &json!({"status": "confirmed"}))
+        .await
+        .problem(404);
+}
