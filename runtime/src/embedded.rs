@@ -42,6 +42,8 @@ pub struct EmbeddedOptions {
     pub data_dir: PathBuf,
     /// Off for throwaway test clusters: faster, and nothing to keep.
     pub durable: bool,
+    /// A fixed port (to restart on the same address); else a free one.
+    pub port: Option<u16>,
 }
 
 /// A running local cluster; stopped on drop.
@@ -49,6 +51,7 @@ pub struct EmbeddedPostgres {
     child: Child,
     port: u16,
     data_dir: PathBuf,
+    options: EmbeddedOptions,
 }
 
 impl EmbeddedPostgres {
@@ -59,7 +62,10 @@ impl EmbeddedPostgres {
         if !data_dir.join("PG_VERSION").exists() {
             init_cluster(&bin, &data_dir, owner)?;
         }
-        let port = free_port()?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let log_path = data_dir.join("server.log");
         let log =
             std::fs::File::create(&log_path).map_err(io("create the server log", &log_path))?;
@@ -108,9 +114,22 @@ impl EmbeddedPostgres {
             child,
             port,
             data_dir,
+            options: EmbeddedOptions {
+                port: Some(port),
+                ..options.clone()
+            },
         };
         cluster.wait_until_ready(&bin, Duration::from_secs(30), &log_path)?;
         Ok(cluster)
+    }
+
+    /// Stops the server as `mode` says and starts it again on the same port.
+    pub fn restart(&mut self, mode: Shutdown) -> Result<(), EmbeddedError> {
+        self.stop_with(mode);
+        let fresh = EmbeddedPostgres::start(&self.options)?;
+        // Swap in the new child; the old one has exited.
+        *self = fresh;
+        Ok(())
     }
 
     pub fn port(&self) -> u16 {
@@ -156,10 +175,19 @@ impl EmbeddedPostgres {
 
     /// Fast shutdown: sessions are ended, work is flushed.
     pub fn stop(&mut self) {
+        self.stop_with(Shutdown::Fast);
+    }
+
+    /// Stops the server the way `mode` says (tests use both).
+    pub fn stop_with(&mut self, mode: Shutdown) {
         if let Ok(None) = self.child.try_wait() {
+            let signal = match mode {
+                Shutdown::Fast => libc::SIGINT,
+                Shutdown::Immediate => libc::SIGQUIT,
+            };
             // SAFETY: signalling our own child by its pid.
             unsafe {
-                libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+                libc::kill(self.child.id() as libc::pid_t, signal);
             }
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
@@ -172,6 +200,15 @@ impl EmbeddedPostgres {
             let _ = self.child.wait();
         }
     }
+}
+
+/// How PostgreSQL is stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// SIGINT: sessions are ended and a checkpoint written.
+    Fast,
+    /// SIGQUIT: the server dies at once and recovers from WAL next start.
+    Immediate,
 }
 
 impl Drop for EmbeddedPostgres {

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             let options = EmbeddedOptions {
                 data_dir: settings.embedded_pg_dir.clone(),
                 durable: true,
+                port: None,
             };
             match EmbeddedPostgres::start(&options) {
                 Ok(cluster) => {

@@ -69,29 +69,36 @@ fn cluster() -> &'static Cluster {
     })
 }
 
+/// Where test clusters keep their data, open to the `postgres` user.
+fn clusters_root() -> std::path::PathBuf {
+    let root = std::env::temp_dir().join("shop-test-clusters");
+    let _ = std::fs::create_dir_all(&root);
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o1777));
+    root
+}
+
 /// Starts a cluster that lives as long as this process, in a temporary
 /// directory; clusters left by earlier processes are removed.
 fn start_throwaway_cluster() -> String {
-    let root = std::env::temp_dir().join("shop-test-clusters");
+    let root = clusters_root();
     if let Ok(entries) = std::fs::read_dir(&root) {
         for entry in entries.flatten() {
+            // Directories are named after the process that made them.
             let alive = entry
                 .file_name()
                 .to_str()
-                .and_then(|name| name.parse::<u32>().ok())
+                .and_then(|name| name.split('-').next()?.parse::<u32>().ok())
                 .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
             if !alive {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }
-    let _ = std::fs::create_dir_all(&root);
-    // Open to the `postgres` user when tests run as root.
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o1777));
     let options = EmbeddedOptions {
-        data_dir: root.join(std::process::id().to_string()),
+        data_dir: clusters_root().join(std::process::id().to_string()),
         durable: false,
+        port: None,
     };
     let (sender, receiver) = std::sync::mpsc::channel();
     // PostgreSQL is told to stop when the thread that started it ends: this
@@ -183,6 +190,44 @@ pub async fn fresh_database() -> String {
     cluster.url_template.replace("{db}", &name)
 }
 
+/// A cluster of one test's own, which the test may stop and restart
+/// (the shared cluster must never go down under other tests).
+pub struct PrivateCluster {
+    pub postgres: EmbeddedPostgres,
+}
+
+impl PrivateCluster {
+    /// Starts it; call from the test's own thread (PostgreSQL is stopped
+    /// when the thread that started it ends).
+    pub fn start() -> PrivateCluster {
+        static PRIVATE: AtomicU32 = AtomicU32::new(0);
+        let options = EmbeddedOptions {
+            data_dir: clusters_root().join(format!(
+                "{}-private-{}",
+                std::process::id(),
+                PRIVATE.fetch_add(1, Ordering::Relaxed)
+            )),
+            durable: true,
+            port: None,
+        };
+        let postgres = EmbeddedPostgres::start(&options)
+            .unwrap_or_else(|error| panic!("starting a private PostgreSQL: {error}"));
+        PrivateCluster { postgres }
+    }
+
+    /// The URL of its `postgres` database.
+    pub fn url(&self) -> String {
+        self.postgres.url("postgres")
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.postgres.stop();
+        let _ = std::fs::remove_dir_all(self.postgres.data_dir());
+    }
+}
+
 /// Settings for a test runtime: loopback, a free port, a small pool.
 pub fn test_settings() -> Settings {
     Settings {
@@ -215,8 +260,16 @@ impl TestApp {
         functions: &[Function],
         configure: impl FnOnce(&mut Settings),
     ) -> TestApp {
+        Self::start_on(fresh_database().await, functions, configure).await
+    }
+
+    /// Serves `functions` over the database at `database_url`.
+    pub async fn start_on(
+        database_url: String,
+        functions: &[Function],
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         init_logs();
-        let database_url = fresh_database().await;
         let mut settings = test_settings();
         configure(&mut settings);
         let running = runtime::start(settings, &database_url, functions)
@@ -315,6 +368,18 @@ impl TestApp {
         rows.first()
             .and_then(|row| row.try_get::<_, i64>(0).ok())
             .unwrap_or_else(|| panic!("{query} returned no BIGINT"))
+    }
+
+    /// Writes `bytes` to a new connection and returns whatever the server
+    /// answers before it closes the connection or `wait` passes.
+    pub async fn raw(&self, bytes: &[u8], wait: Duration) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connecting");
+        // The server may answer and close before it has read everything.
+        let _ = stream.write_all(bytes).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
     }
 
     /// The name of the test's database.
