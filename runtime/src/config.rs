@@ -58,6 +58,12 @@ pub struct Settings {
     pub log_level: String,
     pub log_format: LogFormat,
     pub embedded_pg_dir: PathBuf,
+    /// 0: one multi-threaded runtime. N: N single-threaded runtimes, each
+    /// with its own pool share, on one `SO_REUSEPORT` port. Default: one
+    /// per core.
+    pub workers: usize,
+    /// Set for each of several workers sharing the port.
+    pub reuse_port: bool,
 }
 
 impl Default for Settings {
@@ -84,6 +90,10 @@ impl Default for Settings {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             embedded_pg_dir: PathBuf::from(".data/postgres"),
+            // One single-threaded runtime per core measured faster than one
+            // multi-threaded runtime (loadtest/README.md).
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            reuse_port: false,
         }
     }
 }
@@ -181,6 +191,13 @@ impl Settings {
                 .string("EMBEDDED_PG_DIR")
                 .map(PathBuf::from)
                 .unwrap_or(defaults.embedded_pg_dir),
+            workers: match env.string("WORKERS").as_deref().map(str::trim) {
+                None | Some("auto") => defaults.workers,
+                Some(_) => env
+                    .parse_range("WORKERS", 0, 1024)?
+                    .unwrap_or(defaults.workers),
+            },
+            reuse_port: false,
         };
         if settings.shared_connections >= settings.pool_size {
             return Err(ConfigError {
@@ -214,6 +231,18 @@ impl Settings {
                 .unwrap_or(self.db_connections)
                 .min(self.pool_size - self.shared_connections),
         }
+    }
+
+    /// The settings of worker `index` of `workers`: the pool is divided
+    /// among them, so that together they hold what `POOL_SIZE` allows.
+    pub fn for_worker(&self, workers: usize) -> Settings {
+        let workers = workers.max(1) as u32;
+        let mut worker = self.clone();
+        worker.workers = 0;
+        worker.reuse_port = workers > 1;
+        worker.shared_connections = (self.shared_connections / workers).max(1);
+        worker.pool_size = (self.pool_size / workers).max(worker.shared_connections + 1);
+        worker
     }
 
     /// The address of the main listener.
@@ -378,6 +407,32 @@ mod tests {
                 .unwrap_err()
                 .variable,
             "DB_SHARED_CONNECTIONS"
+        );
+    }
+
+    #[test]
+    fn workers_divide_the_pool() {
+        let s = settings(&[
+            ("WORKERS", "2"),
+            ("POOL_SIZE", "20"),
+            ("DB_SHARED_CONNECTIONS", "4"),
+        ])
+        .unwrap();
+        assert_eq!(s.workers, 2);
+        let worker = s.for_worker(2);
+        assert_eq!(
+            (
+                worker.pool_size,
+                worker.shared_connections,
+                worker.reuse_port
+            ),
+            (10, 2, true)
+        );
+        assert_eq!(settings(&[("WORKERS", "0")]).unwrap().workers, 0);
+        assert!(settings(&[("WORKERS", "auto")]).unwrap().workers >= 1);
+        assert_eq!(
+            settings(&[("WORKERS", "many")]).unwrap_err().variable,
+            "WORKERS"
         );
     }
 

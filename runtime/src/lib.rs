@@ -173,10 +173,10 @@ pub async fn start(
         header_read_timeout: settings.header_read_timeout,
         shutdown_grace: settings.shutdown_grace,
     };
-    let listener = bind(&settings.listen_addr()).await?;
+    let listener = bind(&settings.listen_addr(), settings.reuse_port).await?;
     let addr = local_addr(&listener, &settings.listen_addr())?;
     let metrics_listener = match settings.metrics_addr {
-        Some(metrics_addr) => Some(bind(&metrics_addr.to_string()).await?),
+        Some(metrics_addr) => Some(bind(&metrics_addr.to_string(), settings.reuse_port).await?),
         None => None,
     };
     let metrics_addr = match &metrics_listener {
@@ -222,13 +222,35 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-async fn bind(addr: &str) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr)
+/// A listener on `addr`; with `reuse_port`, one of several workers' sockets
+/// on the same port, among which the kernel spreads connections.
+async fn bind(addr: &str, reuse_port: bool) -> Result<TcpListener, StartError> {
+    let failed = |source| StartError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let resolved = tokio::net::lookup_host(addr)
         .await
-        .map_err(|source| StartError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
+        .map_err(failed)?
+        .next()
+        .ok_or_else(|| {
+            failed(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no address",
+            ))
+        })?;
+    let socket = if resolved.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(failed)?;
+    socket.set_reuseaddr(true).map_err(failed)?;
+    if reuse_port {
+        socket.set_reuseport(true).map_err(failed)?;
+    }
+    socket.bind(resolved).map_err(failed)?;
+    socket.listen(4096).map_err(failed)
 }
 
 fn local_addr(listener: &TcpListener, name: &str) -> Result<SocketAddr, StartError> {

@@ -58,31 +58,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let tokio = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(tokio) => tokio,
-        Err(error) => {
-            tracing::error!(%error, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = tokio.block_on(async {
-        if let Some(cluster) = &embedded {
-            ensure_database(&cluster.url("postgres"), "shop")
-                .await
-                .map_err(|error| format!("creating the database `shop`: {error}"))?;
-        }
-        let running = runtime::start(settings, &database_url, FUNCTIONS)
-            .await
-            .map_err(|error| error.to_string())?;
-        shutdown_signal().await;
-        tracing::info!("shutting down: no new connections, finishing requests in flight");
-        running.shutdown().await;
-        Ok::<(), String>(())
-    });
-    drop(tokio);
+    let outcome = serve(settings, &database_url, embedded.as_ref());
     drop(embedded);
     match outcome {
         Ok(()) => {
@@ -94,6 +70,104 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves until SIGTERM or Ctrl-C: on one multi-threaded tokio runtime, or
+/// (`WORKERS=N`) on N single-threaded ones sharing the port, each with its
+/// own share of the pool, so a request and its database connection stay on
+/// one core.
+fn serve(
+    settings: Settings,
+    database_url: &str,
+    embedded: Option<&EmbeddedPostgres>,
+) -> Result<(), String> {
+    let workers = settings.workers;
+    let control = if workers == 0 {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    if let Some(cluster) = embedded {
+        control
+            .block_on(ensure_database(&cluster.url("postgres"), "shop"))
+            .map_err(|error| format!("creating the database `shop`: {error}"))?;
+    }
+    if workers == 0 {
+        return control.block_on(async {
+            let running = runtime::start(settings, database_url, FUNCTIONS)
+                .await
+                .map_err(|error| error.to_string())?;
+            shutdown_signal().await;
+            tracing::info!("shutting down: no new connections, finishing requests in flight");
+            running.shutdown().await;
+            Ok(())
+        });
+    }
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (started, starts) = std::sync::mpsc::channel::<Result<(), String>>();
+    let threads: Vec<_> = (0..workers)
+        .map(|index| {
+            let settings = settings.for_worker(workers);
+            let database_url = database_url.to_owned();
+            let mut stopped = stopped.clone();
+            let started = started.clone();
+            std::thread::Builder::new()
+                .name(format!("worker-{index}"))
+                .spawn(move || {
+                    let worker = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    let worker = match worker {
+                        Ok(worker) => worker,
+                        Err(error) => {
+                            let _ = started.send(Err(format!("worker {index}: {error}")));
+                            return;
+                        }
+                    };
+                    worker.block_on(async {
+                        match runtime::start(settings, &database_url, FUNCTIONS).await {
+                            Ok(running) => {
+                                let _ = started.send(Ok(()));
+                                let _ = stopped.wait_for(|stop| *stop).await;
+                                running.shutdown().await;
+                            }
+                            Err(error) => {
+                                let _ = started.send(Err(format!("worker {index}: {error}")));
+                            }
+                        }
+                    });
+                })
+                .map_err(|error| format!("cannot start worker {index}: {error}"))
+        })
+        .collect::<Result<_, _>>()?;
+    drop(started);
+    let mut failure = None;
+    for _ in 0..workers {
+        match starts.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => failure = Some(error),
+            Err(_) => failure = Some("a worker died while starting".to_owned()),
+        }
+        if failure.is_some() {
+            break;
+        }
+    }
+    if failure.is_none() {
+        tracing::info!(workers, "all workers serving");
+        control.block_on(shutdown_signal());
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+    }
+    let _ = stop.send(true);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    failure.map_or(Ok(()), Err)
 }
 
 fn init_tracing(settings: &Settings) {

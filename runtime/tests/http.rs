@@ -6,7 +6,12 @@ use std::time::Duration;
 use test_support::{json, TestApp};
 
 async fn app() -> TestApp {
-    TestApp::start(&[users_get::FUNCTION, users_update::FUNCTION, users_create::FUNCTION]).await
+    TestApp::start(&[
+        users_get::FUNCTION,
+        users_update::FUNCTION,
+        users_create::FUNCTION,
+    ])
+    .await
 }
 
 #[tokio::test]
@@ -23,7 +28,9 @@ async fn wrong_methods_are_405_with_allow() {
     let response = app.delete("/api/users/1").await;
     response.problem(405);
     assert_eq!(response.header("allow"), Some("GET, PUT, PATCH"));
-    let response = app.request(http::Method::OPTIONS, "/api/users", &[], None).await;
+    let response = app
+        .request(http::Method::OPTIONS, "/api/users", &[], None)
+        .await;
     response.problem(405);
     assert_eq!(response.header("allow"), Some("POST"));
 }
@@ -32,9 +39,14 @@ async fn wrong_methods_are_405_with_allow() {
 async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
     let app = TestApp::start_with(&[users_create::FUNCTION], |s| s.body_limit = 1024).await;
     let big = vec![b' '; 2048];
-    app.request(http::Method::POST, "/api/users", &[("content-type", "application/json")], Some(big))
-        .await
-        .problem(413);
+    app.request(
+        http::Method::POST,
+        "/api/users",
+        &[("content-type", "application/json")],
+        Some(big),
+    )
+    .await
+    .problem(413);
     // Chunked, with no Content-Length: refused once the limit is reached.
     let mut chunked = b"POST /api/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..4 {
@@ -54,9 +66,12 @@ async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
         .await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // The service is fine afterwards.
-    app.post("/api/users", &json!({"username": "after", "email": "after@example.com"}))
-        .await
-        .assert_status(201);
+    app.post(
+        "/api/users",
+        &json!({"username": "after", "email": "after@example.com"}),
+    )
+    .await
+    .assert_status(201);
 }
 
 #[tokio::test]
@@ -73,7 +88,14 @@ async fn every_response_has_a_request_id_and_nosniff() {
     assert_ne!(ids[0], ids[1]);
     // A client's id is kept only when it is sane.
     let long = "x".repeat(300);
-    let response = app.request(http::Method::GET, "/api/users/1", &[("x-request-id", &long)], None).await;
+    let response = app
+        .request(
+            http::Method::GET,
+            "/api/users/1",
+            &[("x-request-id", &long)],
+            None,
+        )
+        .await;
     assert_ne!(response.header("x-request-id"), Some(long.as_str()));
 }
 
@@ -85,9 +107,13 @@ async fn a_slow_loris_is_cut_off() {
     .await;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    stream.write_all(b"GET /api/users/1 HTTP/1.1\r\nHost: t\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /api/users/1 HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut answer)).await;
+    let closed =
+        tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut answer)).await;
     assert!(closed.is_ok(), "the connection was still open after 3 s");
     // Meanwhile and afterwards, normal requests are served.
     app.get("/api/users/1").await.assert_status(200);

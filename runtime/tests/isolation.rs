@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use contract::{handler, Function, Limits, Method, Outcome, Reply, Request};
 use test_support::TestApp;
 
-const MARKER: &str = "INSERT INTO users (username, email) VALUES ('sleeper', 'sleeper@example.com')";
+const MARKER: &str =
+    "INSERT INTO users (username, email) VALUES ('sleeper', 'sleeper@example.com')";
 
 /// Writes inside a transaction, then outstays its time limit.
 async fn sleep_in_transaction(req: Request) -> Outcome {
@@ -95,17 +96,31 @@ fn metrics_line<'a>(exposition: &'a str, needles: &[&str]) -> Option<&'a str> {
 async fn past_its_time_limit_a_call_is_504_and_its_transaction_rolled_back() {
     let app = TestApp::start(&[SLEEPER, users_get::FUNCTION]).await;
     let started = Instant::now();
-    let problem = app.request(http::Method::POST, "/test/sleep", &[], None).await.problem(504);
+    let problem = app
+        .request(http::Method::POST, "/test/sleep", &[], None)
+        .await
+        .problem(504);
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(problem["detail"].as_str().unwrap().contains("300 ms"));
     // The dropped transaction was rolled back, and its connection is usable.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(app.scalar("SELECT count(*) FROM users WHERE username = 'sleeper'").await, 0);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE username = 'sleeper'")
+            .await,
+        0
+    );
     app.get("/api/users/1").await.assert_status(200);
     let exposition = String::from_utf8_lossy(&app.get("/metrics").await.body).into_owned();
     assert!(
-        metrics_line(&exposition, &["function_rejections_total", "test-sleeper", "reason=\"timeout\""])
-            .is_some_and(|line| line.ends_with(" 1")),
+        metrics_line(
+            &exposition,
+            &[
+                "function_rejections_total",
+                "test-sleeper",
+                "reason=\"timeout\""
+            ]
+        )
+        .is_some_and(|line| line.ends_with(" 1")),
         "{exposition}"
     );
 }
@@ -126,10 +141,21 @@ async fn a_panic_is_500_for_that_request_and_nothing_else() {
         assert_eq!(panic.await.unwrap(), 500);
     }
     let problem = app.get("/test/panic").await.problem(500);
-    assert!(!problem["detail"].as_str().unwrap().contains("deliberate"), "panic text leaked");
+    assert!(
+        !problem["detail"].as_str().unwrap().contains("deliberate"),
+        "panic text leaked"
+    );
     app.get("/api/users/1").await.assert_status(200);
     let exposition = String::from_utf8_lossy(&app.get("/metrics").await.body).into_owned();
-    assert!(metrics_line(&exposition, &["function_rejections_total", "test-panicker", "reason=\"panic\""]).is_some());
+    assert!(metrics_line(
+        &exposition,
+        &[
+            "function_rejections_total",
+            "test-panicker",
+            "reason=\"panic\""
+        ]
+    )
+    .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +171,10 @@ async fn over_its_concurrency_limit_a_function_answers_503_and_others_are_unaffe
             let app = app.clone();
             tokio::spawn(async move {
                 let response = app.get("/test/busy").await;
-                (response.status.as_u16(), response.header("retry-after").map(str::to_owned))
+                (
+                    response.status.as_u16(),
+                    response.header("retry-after").map(str::to_owned),
+                )
             })
         })
         .collect();
@@ -172,9 +201,12 @@ async fn over_its_concurrency_limit_a_function_answers_503_and_others_are_unaffe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_hungry_function_cannot_take_the_pool() {
     let app = Arc::new(
-        TestApp::start_with(&[HOLDER, users_get::FUNCTION, orders_update::FUNCTION], |s| {
-            s.pool_timeout = Duration::from_millis(300);
-        })
+        TestApp::start_with(
+            &[HOLDER, users_get::FUNCTION, orders_update::FUNCTION],
+            |s| {
+                s.pool_timeout = Duration::from_millis(300);
+            },
+        )
         .await,
     );
     let holders: Vec<_> = (0..10)
@@ -188,9 +220,12 @@ async fn a_connection_hungry_function_cannot_take_the_pool() {
     // both get through while the holders hold their share.
     assert!(user_latency(&app).await < Duration::from_millis(250));
     let started = Instant::now();
-    app.patch("/api/orders/1", &test_support::json!({"status": "confirmed"}))
-        .await
-        .assert_status(200);
+    app.patch(
+        "/api/orders/1",
+        &test_support::json!({"status": "confirmed"}),
+    )
+    .await
+    .assert_status(200);
     assert!(started.elapsed() < Duration::from_millis(250));
     let mut statuses = Vec::new();
     for holder in holders {
@@ -198,9 +233,20 @@ async fn a_connection_hungry_function_cannot_take_the_pool() {
     }
     let held = statuses.iter().filter(|s| **s == 204).count();
     let refused = statuses.iter().filter(|s| **s == 503).count();
-    assert!(held >= 2 && refused >= 1 && held + refused == 10, "{statuses:?}");
+    assert!(
+        held >= 2 && refused >= 1 && held + refused == 10,
+        "{statuses:?}"
+    );
     let exposition = String::from_utf8_lossy(&app.get("/metrics").await.body).into_owned();
-    assert!(metrics_line(&exposition, &["function_rejections_total", "test-holder", "reason=\"pool_exhausted\""]).is_some());
+    assert!(metrics_line(
+        &exposition,
+        &[
+            "function_rejections_total",
+            "test-holder",
+            "reason=\"pool_exhausted\""
+        ]
+    )
+    .is_some());
 }
 
 #[tokio::test]
@@ -248,10 +294,22 @@ async fn functions_selects_a_subset_like_a_serverless_deployment() {
     app.get("/api/users/1").await.assert_status(200);
     app.get("/api/products/1").await.problem(404);
     let routes = app.get("/").await.json()["routes"].clone();
-    let functions: Vec<_> = routes.as_array().unwrap().iter().map(|r| r["function"].as_str().unwrap().to_owned()).collect();
-    assert!(functions.iter().all(|f| f.starts_with("users-") || f == "index" || f == "metrics"), "{functions:?}");
+    let functions: Vec<_> = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["function"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        functions
+            .iter()
+            .all(|f| f.starts_with("users-") || f == "index" || f == "metrics"),
+        "{functions:?}"
+    );
     assert!(functions.contains(&"users-orders".to_owned()));
 
-    let error = runtime::select(runtime::registry::FUNCTIONS, &["order-*".into()]).err().unwrap();
+    let error = runtime::select(runtime::registry::FUNCTIONS, &["order-*".into()])
+        .err()
+        .unwrap();
     assert!(error.to_string().contains("matches no function"));
 }

@@ -9,7 +9,10 @@ use test_support::TestApp;
 async fn exposition(app: &TestApp) -> String {
     let response = app.get("/metrics").await;
     response.assert_status(200);
-    assert!(response.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(response
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
     String::from_utf8(response.body.to_vec()).unwrap()
 }
 
@@ -38,10 +41,22 @@ async fn traffic_shows_up_with_bounded_labels() {
             "function=\"users-get\"",
         ]
     ));
-    assert!(has_line(&text, &["http_server_request_duration_seconds_count{", "function=\"users-list\""]));
-    assert!(has_line(&text, &["http_server_active_requests{", "function=\"users-get\""]));
+    assert!(has_line(
+        &text,
+        &[
+            "http_server_request_duration_seconds_count{",
+            "function=\"users-list\""
+        ]
+    ));
+    assert!(has_line(
+        &text,
+        &["http_server_active_requests{", "function=\"users-get\""]
+    ));
     assert!(has_line(&text, &["http_route=\"unmatched\""]));
-    assert!(!text.contains("/api/users/4242") && !text.contains("/no/such/route"), "a raw path became a label");
+    assert!(
+        !text.contains("/api/users/4242") && !text.contains("/no/such/route"),
+        "a raw path became a label"
+    );
     for family in [
         "function_rejections_total",
         "db_pool_connections{state=\"in_use\"}",
@@ -71,12 +86,20 @@ fn promtool_check(text: &str) {
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            assert!(std::env::var_os("CI").is_none(), "promtool is required in CI: {error}");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "promtool is required in CI: {error}"
+            );
             eprintln!("promtool not installed ({error}); skipping its check");
             return;
         }
     };
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     let report = format!(
         "{}{}",

@@ -9,7 +9,9 @@ use test_support::TestApp;
 /// (METHOD, path) pairs under `paths:`, read by indentation: paths are the
 /// two-space keys starting with `/`, operations the four-space HTTP verbs.
 fn documented_operations(spec: &str) -> BTreeSet<(String, String)> {
-    const VERBS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    const VERBS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
     let mut operations = BTreeSet::new();
     let mut in_paths = false;
     let mut path: Option<String> = None;
@@ -23,8 +25,16 @@ fn documented_operations(spec: &str) -> BTreeSet<(String, String)> {
             continue;
         }
         if let Some(key) = line.strip_prefix("  ").filter(|rest| rest.starts_with('/')) {
-            path = Some(key.trim_end().trim_end_matches(':').trim_matches(['"', '\'']).to_owned());
-        } else if let Some(key) = line.strip_prefix("    ").filter(|rest| !rest.starts_with(' ')) {
+            path = Some(
+                key.trim_end()
+                    .trim_end_matches(':')
+                    .trim_matches(['"', '\''])
+                    .to_owned(),
+            );
+        } else if let Some(key) = line
+            .strip_prefix("    ")
+            .filter(|rest| !rest.starts_with(' '))
+        {
             let key = key.split(':').next().unwrap_or_default().trim();
             if let (Some(path), true) = (&path, VERBS.contains(&key)) {
                 operations.insert((key.to_uppercase(), path.clone()));
@@ -51,8 +61,14 @@ async fn openapi_lists_every_registered_route_and_nothing_else() {
         .collect();
     let missing: Vec<_> = served.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&served).collect();
-    assert!(missing.is_empty(), "served but not in openapi.yaml: {missing:?}");
-    assert!(extra.is_empty(), "in openapi.yaml but not served: {extra:?}");
+    assert!(
+        missing.is_empty(),
+        "served but not in openapi.yaml: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "in openapi.yaml but not served: {extra:?}"
+    );
     assert_eq!(served.len(), 21);
 }
 

@@ -16,12 +16,22 @@ async fn the_readme_curl_examples_work_unchanged() {
         )
     };
 
-    assert_eq!(app.get("/").await.assert_status(200).json()["service"], "shop-api");
+    assert_eq!(
+        app.get("/").await.assert_status(200).json()["service"],
+        "shop-api"
+    );
     assert_eq!(app.get("/health").await.json()["status"], "healthy");
     assert_eq!(app.get("/db-check").await.json()["database"], "connected");
-    assert_eq!(app.get("/api/users").await.json().as_array().unwrap().len(), 3);
+    assert_eq!(
+        app.get("/api/users").await.json().as_array().unwrap().len(),
+        3
+    );
 
-    let user = post("/api/users", r#"{"username": "alice", "email": "alice@example.com"}"#).await;
+    let user = post(
+        "/api/users",
+        r#"{"username": "alice", "email": "alice@example.com"}"#,
+    )
+    .await;
     user.assert_status(201);
     assert_eq!(user.json()["id"], 4);
     assert_eq!(app.get("/api/users/4").await.json()["username"], "alice");
@@ -33,7 +43,15 @@ async fn the_readme_curl_examples_work_unchanged() {
     .await;
     product.assert_status(201);
     assert_eq!(product.json()["id"], 4);
-    assert_eq!(app.get("/api/products").await.json().as_array().unwrap().len(), 4);
+    assert_eq!(
+        app.get("/api/products")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     assert_eq!(app.get("/api/products/4").await.json()["price"], 399.99);
 
     let order = post(
@@ -44,9 +62,25 @@ async fn the_readme_curl_examples_work_unchanged() {
     order.assert_status(201);
     let order = order.json();
     assert_eq!(order["total_amount"], 829.97);
-    assert_eq!(app.get("/api/orders").await.json().as_array().unwrap().len(), 2);
-    assert_eq!(app.get(&format!("/api/orders/{}", order["id"])).await.json(), order);
-    assert_eq!(app.get("/api/users/4/orders").await.json()[0]["id"], order["id"]);
+    assert_eq!(
+        app.get("/api/orders")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.get(&format!("/api/orders/{}", order["id"]))
+            .await
+            .json(),
+        order
+    );
+    assert_eq!(
+        app.get("/api/users/4/orders").await.json()[0]["id"],
+        order["id"]
+    );
 
     let metrics = app.get("/metrics").await;
     metrics.assert_status(200);

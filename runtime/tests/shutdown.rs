@@ -42,5 +42,8 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
     let answer = in_flight.await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("{\"finished\":true}"), "{answer}");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting at {url}");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting at {url}"
+    );
 }
