@@ -17,6 +17,27 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// A secret setting: shown as `***` by `Debug`, so it cannot reach a log
+/// line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -28,7 +49,7 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `None`: start the embedded PostgreSQL.
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     pub host: String,
     pub port: u16,
     /// `/metrics` on its own listener instead of the main one.
@@ -64,6 +85,11 @@ pub struct Settings {
     pub workers: usize,
     /// Set for each of several workers sharing the port.
     pub reuse_port: bool,
+    /// Keys that writes (and, with `api_keys_read`, reads) must present.
+    pub api_keys: Vec<Secret>,
+    pub api_keys_read: bool,
+    /// Functions that need no key whatever the above (probes).
+    pub api_keys_exempt: Vec<String>,
 }
 
 impl Default for Settings {
@@ -94,6 +120,9 @@ impl Default for Settings {
             // multi-threaded runtime (loadtest/README.md).
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             reuse_port: false,
+            api_keys: Vec::new(),
+            api_keys_read: false,
+            api_keys_exempt: vec!["health".into(), "db-check".into()],
         }
     }
 }
@@ -109,7 +138,7 @@ impl Settings {
         let env = Env { lookup: &lookup };
         let defaults = Settings::default();
         let settings = Settings {
-            database_url: env.secret("DATABASE_URL")?,
+            database_url: env.secret("DATABASE_URL")?.map(Secret::new),
             host: env.string("HOST").unwrap_or(defaults.host),
             port: env.parse("PORT")?.unwrap_or(defaults.port),
             metrics_addr: env.parse("METRICS_ADDR")?,
@@ -198,7 +227,37 @@ impl Settings {
                     .unwrap_or(defaults.workers),
             },
             reuse_port: false,
+            api_keys: env
+                .secret("API_KEYS")?
+                .map(|keys| {
+                    keys.split([',', '\n'])
+                        .map(str::trim)
+                        .filter(|key| !key.is_empty() && !key.starts_with('#'))
+                        .map(|key| Secret::new(key.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            api_keys_read: env
+                .parse("API_KEYS_READ")?
+                .unwrap_or(defaults.api_keys_read),
+            api_keys_exempt: env
+                .string("API_KEYS_EXEMPT")
+                .map(|value| {
+                    value
+                        .split([',', ' '])
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or(defaults.api_keys_exempt),
         };
+        if settings.api_keys_read && settings.api_keys.is_empty() {
+            return Err(ConfigError {
+                variable: "API_KEYS_READ",
+                value: "true".into(),
+                reason: "set API_KEYS (or API_KEYS_FILE) too, or no one can read".into(),
+            });
+        }
         if settings.shared_connections >= settings.pool_size {
             return Err(ConfigError {
                 variable: "DB_SHARED_CONNECTIONS",
@@ -318,10 +377,10 @@ impl Env<'_> {
         std::fs::read_to_string(&path)
             .map(|contents| Some(contents.trim().to_owned()))
             .map_err(|error| ConfigError {
-                variable: if name == "DATABASE_URL" {
-                    "DATABASE_URL_FILE"
-                } else {
-                    name
+                variable: match name {
+                    "DATABASE_URL" => "DATABASE_URL_FILE",
+                    "API_KEYS" => "API_KEYS_FILE",
+                    other => other,
                 },
                 value: path,
                 reason: format!("the file cannot be read: {error}"),
@@ -411,6 +470,24 @@ mod tests {
     }
 
     #[test]
+    fn api_keys_from_the_environment_or_a_file() {
+        let s = settings(&[("API_KEYS", "one, two"), ("API_KEYS_READ", "true")]).unwrap();
+        assert_eq!(s.api_keys.len(), 2);
+        assert!(s.api_keys_read);
+        assert!(!format!("{s:?}").contains("two"));
+        assert_eq!(
+            settings(&[("API_KEYS_READ", "true")]).unwrap_err().variable,
+            "API_KEYS_READ"
+        );
+        assert_eq!(
+            settings(&[("API_KEYS_READ", "yes")]).unwrap_err().variable,
+            "API_KEYS_READ"
+        );
+        let error = settings(&[("API_KEYS_FILE", "/nonexistent/keys")]).unwrap_err();
+        assert_eq!(error.variable, "API_KEYS_FILE");
+    }
+
+    #[test]
     fn workers_divide_the_pool() {
         let s = settings(&[
             ("WORKERS", "2"),
@@ -467,7 +544,11 @@ mod tests {
         let file = dir.join("url");
         std::fs::write(&file, "postgres://u:p@db/shop\n").unwrap();
         let s = settings(&[("DATABASE_URL_FILE", file.to_str().unwrap())]).unwrap();
-        assert_eq!(s.database_url.as_deref(), Some("postgres://u:p@db/shop"));
+        assert_eq!(
+            s.database_url.as_ref().map(Secret::expose),
+            Some("postgres://u:p@db/shop")
+        );
+        assert!(!format!("{s:?}").contains("u:p@"), "a secret reached Debug");
         let error = settings(&[("DATABASE_URL_FILE", "/nonexistent/url")]).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL_FILE");
         std::fs::remove_dir_all(dir).unwrap();

@@ -8,6 +8,7 @@
 //! [`registry`] (the one list of every function). [`embedded`] runs a local
 //! PostgreSQL when no `DATABASE_URL` is given.
 
+pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod guard;
@@ -279,7 +280,7 @@ pub fn select(functions: &[Function], globs: &[String]) -> Result<Vec<Function>,
         .collect())
 }
 
-fn glob_match(glob: &str, name: &str) -> bool {
+pub(crate) fn glob_match(glob: &str, name: &str) -> bool {
     match glob.split_once('*') {
         None => glob == name,
         Some((prefix, rest)) => {

@@ -31,8 +31,8 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 
     let mut embedded = None;
-    let database_url = match settings.database_url.clone() {
-        Some(url) => url,
+    let database_url = match settings.database_url.as_ref() {
+        Some(url) => url.expose().to_owned(),
         None => {
             let options = EmbeddedOptions {
                 data_dir: settings.embedded_pg_dir.clone(),

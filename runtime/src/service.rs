@@ -8,12 +8,16 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
-use http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    WWW_AUTHENTICATE,
+};
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use tracing::Instrument;
 
+use crate::auth::ApiKeys;
 use crate::config::Settings;
 use crate::guard::{Guard, RouteMetrics};
 use crate::metrics::Metrics;
@@ -35,6 +39,7 @@ pub struct App {
     pub database: Arc<Database>,
     /// Set when `/metrics` is served on the main listener.
     pub metrics: Option<Metrics>,
+    api_keys: ApiKeys,
     unmatched: RouteMetrics,
     metrics_route: RouteMetrics,
     request_ids: RequestIds,
@@ -49,7 +54,13 @@ impl App {
         database: Arc<Database>,
         metrics: Option<Metrics>,
     ) -> App {
+        let api_keys = ApiKeys::new(
+            settings.api_keys.clone(),
+            settings.api_keys_read,
+            settings.api_keys_exempt.clone(),
+        );
         App {
+            api_keys,
             router,
             guards,
             settings,
@@ -81,6 +92,12 @@ impl App {
                 headers.insert(X_REQUEST_ID.clone(), value);
             }
             headers.insert(X_CONTENT_TYPE_OPTIONS.clone(), NOSNIFF.clone());
+            if status == StatusCode::UNAUTHORIZED {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"shop-api\""),
+                );
+            }
             let elapsed = started.elapsed();
             let metrics = match function {
                 Some(index) => &self.guards[index].metrics,
@@ -117,7 +134,14 @@ impl App {
         let path = request.uri().path();
         if path == "/metrics" {
             if let Some(metrics) = &self.metrics {
-                let outcome = if request.method() == http::Method::GET {
+                let method = Method::from_http(request.method());
+                let allowed = match self.api_keys.required(method, "metrics") {
+                    true => self.api_keys.check(request.headers().get(AUTHORIZATION)),
+                    false => Ok(()),
+                };
+                let outcome = if let Err(problem) = allowed {
+                    Err(problem)
+                } else if request.method() == http::Method::GET {
                     self.database.export_metrics();
                     Ok(Reply {
                         status: StatusCode::OK,
@@ -143,6 +167,14 @@ impl App {
         };
         let guard = &self.guards[function];
         let route = guard.function.path;
+        if self
+            .api_keys
+            .required(Method::from_http(request.method()), guard.function.name)
+        {
+            if let Err(problem) = self.api_keys.check(request.headers().get(AUTHORIZATION)) {
+                return (route, Some(function), Err(problem));
+            }
+        }
         let (parts, body) = request.into_parts();
         let body = match self.read_body(&parts.headers, body).await {
             Ok(body) => body,

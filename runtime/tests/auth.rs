@@ -1,0 +1,89 @@
+//! API keys: writes need `Authorization: Bearer <key>` when keys are set;
+//! reads too with `API_KEYS_READ`; probes stay open.
+
+use runtime::config::Secret;
+use test_support::{json, TestApp};
+
+async fn app(protect_reads: bool) -> TestApp {
+    TestApp::start_with(
+        &[
+            users_get::FUNCTION,
+            users_create::FUNCTION,
+            health::FUNCTION,
+        ],
+        |s| {
+            s.api_keys = vec![
+                Secret::new("s3cret-key".into()),
+                Secret::new("second-key".into()),
+            ];
+            s.api_keys_read = protect_reads;
+        },
+    )
+    .await
+}
+
+fn body() -> Vec<u8> {
+    serde_json::to_vec(&json!({"username": "keyed", "email": "keyed@example.com"})).unwrap()
+}
+
+#[tokio::test]
+async fn writes_need_a_valid_bearer_key() {
+    let app = app(false).await;
+    for headers in [
+        vec![("content-type", "application/json")],
+        vec![
+            ("content-type", "application/json"),
+            ("authorization", "Bearer wrong"),
+        ],
+        vec![
+            ("content-type", "application/json"),
+            ("authorization", "s3cret-key"),
+        ],
+    ] {
+        let response = app
+            .request(http::Method::POST, "/api/users", &headers, Some(body()))
+            .await;
+        response.problem(401);
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer realm=\"shop-api\"")
+        );
+        assert!(!String::from_utf8_lossy(&response.body).contains("s3cret"));
+    }
+    assert_eq!(app.scalar("SELECT count(*) FROM users").await, 3);
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", "Bearer second-key"),
+    ];
+    app.request(http::Method::POST, "/api/users", &headers, Some(body()))
+        .await
+        .assert_status(201);
+    // Reads stay open.
+    app.get("/api/users/1").await.assert_status(200);
+}
+
+#[tokio::test]
+async fn api_keys_read_closes_reads_but_not_probes() {
+    let app = app(true).await;
+    app.get("/api/users/1").await.problem(401);
+    app.get("/metrics").await.problem(401);
+    app.get("/health").await.assert_status(200);
+    let response = app
+        .request(
+            http::Method::GET,
+            "/api/users/1",
+            &[("authorization", "Bearer s3cret-key")],
+            None,
+        )
+        .await;
+    response.assert_status(200);
+    let response = app
+        .request(
+            http::Method::GET,
+            "/metrics",
+            &[("authorization", "Bearer s3cret-key")],
+            None,
+        )
+        .await;
+    response.assert_status(200);
+}
