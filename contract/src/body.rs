@@ -75,7 +75,7 @@ fn json_problem(path: String, error: serde_json::Error) -> Problem {
                 None if at_root => "body".to_owned(),
                 None => path,
             };
-            let message = strip_position(&message);
+            let message = plain_types(&strip_position(&message));
             Problem::unprocessable(vec![FieldError::new(field, message)])
         }
         Category::Syntax | Category::Eof | Category::Io => {
@@ -90,6 +90,19 @@ fn backticked_field(message: &str) -> Option<&str> {
         .strip_prefix("missing field `")
         .or_else(|| message.strip_prefix("unknown field `"))?;
     rest.split('`').next()
+}
+
+/// serde names Rust types ("expected i32"); a client needs the range.
+fn plain_types(message: &str) -> String {
+    message
+        .replace(
+            "expected i32",
+            "expected an integer from -2147483648 to 2147483647",
+        )
+        .replace(
+            "expected i64",
+            "expected an integer from -9223372036854775808 to 9223372036854775807",
+        )
 }
 
 /// serde_json appends " at line L column C" to data errors; the field name
@@ -179,6 +192,16 @@ mod tests {
         assert_eq!(p.errors[0].field, "items[0].quantity");
         assert!(
             !p.errors[0].message.contains("line"),
+            "{}",
+            p.errors[0].message
+        );
+
+        let p = problem(
+            JSON,
+            r#"{"user_id": 1, "items": [{"product_id": 1, "quantity": 3000000000}]}"#,
+        );
+        assert!(
+            p.errors[0].message.contains("2147483647"),
             "{}",
             p.errors[0].message
         );

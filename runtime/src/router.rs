@@ -100,8 +100,13 @@ impl Router {
             return Match::NotFound;
         };
         let route = &self.routes[*matched.value];
-        let function = Method::from_http(method)
-            .and_then(|method| route.methods.iter().find(|(m, _)| *m == method));
+        // HEAD is GET without the body (hyper leaves the body out).
+        let method = if method == http::Method::HEAD {
+            Some(Method::Get)
+        } else {
+            Method::from_http(method)
+        };
+        let function = method.and_then(|method| route.methods.iter().find(|(m, _)| *m == method));
         let Some((_, function)) = function else {
             return Match::MethodNotAllowed {
                 allow: &route.allow,
@@ -193,6 +198,10 @@ mod tests {
         }
         assert!(matches!(
             router().find(&http::Method::HEAD, "/api/users"),
+            Match::Found { function: 3, .. }
+        ));
+        assert!(matches!(
+            router().find(&http::Method::OPTIONS, "/api/users"),
             Match::MethodNotAllowed { .. }
         ));
     }
