@@ -118,3 +118,46 @@ async fn a_slow_loris_is_cut_off() {
     // Meanwhile and afterwards, normal requests are served.
     app.get("/api/users/1").await.assert_status(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_trickling_connections_do_not_stop_service() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::start_with(&[users_get::FUNCTION], |s| {
+        s.header_read_timeout = Duration::from_secs(5);
+    })
+    .await;
+    // 300 connections that never send a byte, 50 that trickle a request
+    // head one byte at a time.
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+    let trickling: Vec<_> = (0..50)
+        .map(|_| {
+            let addr = app.addr;
+            tokio::spawn(async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                for byte in b"GET /api/users/1 HTTP/1.1\r\nHost: slow\r\nX-Pad: "
+                    .iter()
+                    .cycle()
+                    .take(60)
+                {
+                    if stream.write_all(&[*byte]).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        app.get("/api/users/1").await.assert_status(200);
+        assert!(started.elapsed() < Duration::from_millis(500));
+    }
+    for task in trickling {
+        task.abort();
+    }
+    drop(idle);
+}
