@@ -65,13 +65,24 @@ impl Visitor<'_> for AmountVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
-        let trimmed = v.trim();
-        let parsed = if trimmed.contains(['e', 'E']) {
-            Decimal::from_scientific(trimmed)
+        // Plain decimal notation only: `-12.34`, `5`, `0.5`. rust_decimal
+        // alone would also take `1_0`, `.5` or `5.`.
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+        // More than 28 decimals would be rounded away silently.
+        let plain = !whole.is_empty()
+            && !fraction.is_empty()
+            && fraction.len() <= 28
+            && whole
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit());
+        let parsed = if plain {
+            Decimal::from_str(v).ok()
         } else {
-            Decimal::from_str(trimmed)
+            None
         };
-        parsed.map_err(|_| E::custom(format!("`{v}` is not a decimal amount")))
+        parsed.ok_or_else(|| E::custom(format!("`{v}` is not a decimal amount like 19.99")))
     }
 }
 
@@ -129,6 +140,11 @@ mod tests {
         assert_eq!(b.price, a.price);
         assert_eq!(c.price, Decimal::new(20, 0));
         assert!(serde_json::from_str::<Price>(r#"{"price": "cheap"}"#).is_err());
+        assert!(serde_json::from_str::<Price>(r#"{"price": -5e-324}"#).is_err());
+        for loose in ["1_0", "1e2", " 5", "+5", ".5", "5.", ""] {
+            let body = format!(r#"{{"price": "{loose}"}}"#);
+            assert!(serde_json::from_str::<Price>(&body).is_err(), "{loose}");
+        }
         assert!(serde_json::from_str::<Price>(r#"{"price": true}"#).is_err());
     }
 }

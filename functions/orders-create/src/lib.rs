@@ -8,8 +8,9 @@
 //! Stock is checked under the locks, so concurrent orders never oversell.
 //!
 //! An `Idempotency-Key` is stored with the order (unique): a retry finds the
-//! first order and returns it; a concurrent duplicate loses the unique race,
-//! rolls back, and returns the winner's order.
+//! first order and returns it as it is now (201, `Idempotent-Replayed:
+//! true`); a concurrent duplicate loses the unique race, rolls back, and
+//! returns the winner's order.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ const MAX_ITEMS: usize = 100;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewOrder {
+    #[serde(deserialize_with = "contract::body::whole")]
     user_id: i64,
     items: Vec<NewItem>,
 }
@@ -40,7 +42,9 @@ struct NewOrder {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewItem {
+    #[serde(deserialize_with = "contract::body::whole")]
     product_id: i64,
+    #[serde(deserialize_with = "contract::body::whole")]
     quantity: i32,
 }
 
@@ -248,8 +252,8 @@ fn fingerprint(order: &NewOrder) -> String {
     format!("user {}: {}", order.user_id, items.join(","))
 }
 
-/// The first order made with this key, as it was created; 422 when the key
-/// was first used for a different order.
+/// The first order made with this key, as it is now; 422 when the key was
+/// first used for a different order.
 async fn replay(db: &Db, id: i64, first: Option<String>, now: Option<String>) -> Outcome {
     if first != now {
         return Err(Problem::invalid_field(

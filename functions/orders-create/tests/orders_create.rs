@@ -131,6 +131,20 @@ async fn malformed_orders_are_422() {
 }
 
 #[tokio::test]
+async fn whole_numbers_written_as_floats_are_integers() {
+    let app = app().await;
+    let order = app
+        .post(
+            "/api/orders",
+            &json!({"user_id": 2.0, "items": [{"product_id": 3.0, "quantity": 2.0}]}),
+        )
+        .await
+        .assert_status(201)
+        .json();
+    assert_eq!(order["items"][0]["quantity"], 2);
+}
+
+#[tokio::test]
 async fn not_enough_stock_is_409() {
     let app = app().await;
     let problem = app

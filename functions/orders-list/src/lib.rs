@@ -39,6 +39,9 @@ async fn handle(req: Request) -> Outcome {
         })?),
     };
     let status = status.map(OrderStatus::as_str);
+    if filters.user_id.is_some_and(|id| id < 1) {
+        return Err(Problem::bad_request("`user_id` must be a positive integer"));
+    }
     let conn = req.db().shared().await?;
     let rows = conn
         .query(

@@ -36,6 +36,8 @@ async fn malformed_filters_are_400() {
     let app = TestApp::start(&[orders_list::FUNCTION]).await;
     app.get("/api/orders?status=lost").await.problem(400);
     app.get("/api/orders?user_id=abc").await.problem(400);
+    app.get("/api/orders?user_id=0").await.problem(400);
+    app.get("/api/orders?user_id=-4").await.problem(400);
     app.get("/api/orders?user_id=99999999999999999999")
         .await
         .problem(400);

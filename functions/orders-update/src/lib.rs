@@ -55,7 +55,15 @@ async fn handle(req: Request) -> Outcome {
     }
     if next == OrderStatus::Cancelled {
         tx.query(LOCK_PRODUCTS, &[&id]).await?;
-        tx.execute(RESTOCK, &[&id]).await?;
+        tx.execute(RESTOCK, &[&id]).await.map_err(|error| {
+            if error.code() == Some(&contract::db::SqlState::NUMERIC_VALUE_OUT_OF_RANGE) {
+                Problem::conflict(
+                    "putting the stock back would exceed the largest stock a product can hold",
+                )
+            } else {
+                error.into()
+            }
+        })?;
     }
     tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
     let rows = tx.query(GET, &[&id]).await?;

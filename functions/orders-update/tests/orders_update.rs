@@ -47,6 +47,18 @@ async fn cancelling_puts_the_stock_back_once() {
 }
 
 #[tokio::test]
+async fn a_restock_that_would_overflow_is_409_and_changes_nothing() {
+    let app = TestApp::start(&[orders_update::FUNCTION]).await;
+    app.sql("UPDATE products SET stock_quantity = 2147483647 WHERE id = 1")
+        .await;
+    app.patch("/api/orders/1", &json!({"status": "cancelled"}))
+        .await
+        .problem(409);
+    let status = app.sql("SELECT status FROM orders WHERE id = 1").await;
+    assert_eq!(status[0].get::<_, String>(0), "pending");
+}
+
+#[tokio::test]
 async fn forbidden_moves_and_bad_bodies() {
     let app = TestApp::start(&[orders_update::FUNCTION]).await;
     app.patch("/api/orders/1", &json!({"status": "shipped"}))

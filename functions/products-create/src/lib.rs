@@ -23,6 +23,7 @@ struct NewProduct {
     description: Option<String>,
     #[serde(deserialize_with = "contract::money::deserialize")]
     price: Decimal,
+    #[serde(deserialize_with = "contract::body::whole")]
     stock_quantity: i32,
 }
 

@@ -64,6 +64,10 @@ async fn broken_rules_are_422() {
             json!({"name": "x", "price": 1, "stock_quantity": 1.5}),
             "stock_quantity",
         ),
+        (
+            json!({"name": "x", "price": "1_0", "stock_quantity": 1}),
+            "price",
+        ),
         (json!({"name": "", "price": 1, "stock_quantity": 1}), "name"),
         (json!({"price": 1, "stock_quantity": 1}), "name"),
         (json!({"name": "x", "stock_quantity": 1}), "price"),
@@ -81,4 +85,18 @@ async fn broken_rules_are_422() {
         assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
     }
     assert_eq!(app.scalar("SELECT count(*) FROM products").await, 3);
+}
+
+#[tokio::test]
+async fn a_whole_float_is_an_integer() {
+    let app = TestApp::start(&[products_create::FUNCTION]).await;
+    let product = app
+        .post(
+            "/api/products",
+            &json!({"name": "x", "price": 1, "stock_quantity": 7.0}),
+        )
+        .await
+        .assert_status(201)
+        .json();
+    assert_eq!(product["stock_quantity"], 7);
 }

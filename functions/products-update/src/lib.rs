@@ -27,7 +27,7 @@ struct Changes {
     description: Option<Option<String>>,
     #[serde(default, deserialize_with = "contract::money::deserialize_option")]
     price: Option<Decimal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "contract::body::whole_option")]
     stock_quantity: Option<i32>,
 }
 

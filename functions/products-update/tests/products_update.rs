@@ -38,6 +38,7 @@ async fn invalid_changes_and_unknown_products() {
         json!({"name": null}),
         json!({"price": -5}),
         json!({"stock_quantity": -1}),
+        json!({"name": "ok", "stock_quantity": null}),
     ] {
         app.patch("/api/products/1", &body).await.problem(422);
     }
