@@ -158,7 +158,7 @@ impl<T: TryFrom<i64>> serde::de::Visitor<'_> for WholeVisitor<T> {
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<T, E> {
         // Every whole f64 within ±2^63 converts exactly.
-        if v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18 {
+        if v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
             self.visit_i64(v as i64)
         } else {
             Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))

@@ -374,7 +374,9 @@ impl TestApp {
     /// answers before it closes the connection or `wait` passes.
     pub async fn raw(&self, bytes: &[u8], wait: Duration) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.addr).await.expect("connecting");
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connecting");
         // The server may answer and close before it has read everything.
         let _ = stream.write_all(bytes).await;
         let mut answer = Vec::new();
