@@ -27,7 +27,9 @@ impl Reply {
         status: StatusCode,
         value: &T,
     ) -> Result<Reply, Problem> {
-        let body = serde_json::to_vec(value).map_err(|error| {
+        // Most bodies fit; a list grows the buffer a few times at most.
+        let mut body = Vec::with_capacity(512);
+        serde_json::to_writer(&mut body, value).map_err(|error| {
             tracing::error!(%error, "a reply could not be serialised");
             Problem::internal()
         })?;

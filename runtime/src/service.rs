@@ -80,7 +80,9 @@ impl App {
         let span = tracing::info_span!("request", id = %request_id);
         async move {
             let method = request.method().clone();
-            let path = request.uri().path().to_owned();
+            // The path is copied for the access line only when it is logged.
+            let path = tracing::enabled!(target: "access", tracing::Level::INFO)
+                .then(|| request.uri().path().to_owned());
             let (route, function, outcome) = self.dispatch(request, &request_id).await;
             let (status, rejection) = match &outcome {
                 Ok(reply) => (reply.status, None),
@@ -114,7 +116,7 @@ impl App {
             tracing::info!(
                 target: "access",
                 method = %method,
-                path = %path,
+                path = path.as_deref().unwrap_or_default(),
                 route,
                 status = status.as_u16(),
                 latency_ms = elapsed.as_secs_f64() * 1000.0,

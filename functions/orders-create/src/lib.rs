@@ -55,7 +55,8 @@ const LOCK_PRODUCTS: &str = "SELECT id, price, stock_quantity FROM products
 const CREATE: &str = "WITH stock AS (
         UPDATE products p SET stock_quantity = p.stock_quantity - w.quantity
         FROM unnest($3::bigint[], $4::integer[]) AS w(product_id, quantity)
-        WHERE p.id = w.product_id),
+        -- `= ANY` keeps the generic plan on the primary key, not a seq scan.
+        WHERE p.id = w.product_id AND p.id = ANY($3)),
     new_order AS (
         INSERT INTO orders (user_id, status, total_amount, idempotency_key, request_fingerprint)
         VALUES ($1, 'pending', $2, $5, $6)
