@@ -85,6 +85,8 @@ pub struct Settings {
     pub workers: usize,
     /// Set for each of several workers sharing the port.
     pub reuse_port: bool,
+    /// Extra CA certificates (PEM) trusted for TLS to PostgreSQL.
+    pub database_ca_file: Option<PathBuf>,
     /// Keys that writes (and, with `api_keys_read`, reads) must present.
     pub api_keys: Vec<Secret>,
     pub api_keys_read: bool,
@@ -122,6 +124,7 @@ impl Default for Settings {
             // multi-threaded runtime (loadtest/README.md).
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             reuse_port: false,
+            database_ca_file: None,
             api_keys: Vec::new(),
             api_keys_read: false,
             api_keys_exempt: vec!["health".into(), "db-check".into()],
@@ -229,6 +232,7 @@ impl Settings {
                     .unwrap_or(defaults.workers),
             },
             reuse_port: false,
+            database_ca_file: env.string("DATABASE_CA_FILE").map(PathBuf::from),
             api_keys: env
                 .secret("API_KEYS")?
                 .map(|keys| {

@@ -44,6 +44,8 @@ pub struct EmbeddedOptions {
     pub durable: bool,
     /// A fixed port (to restart on the same address); else a free one.
     pub port: Option<u16>,
+    /// Extra server settings, passed as `-c name=value`.
+    pub settings: Vec<(String, String)>,
 }
 
 /// A running local cluster; stopped on drop.
@@ -90,6 +92,9 @@ impl EmbeddedPostgres {
                     .map_err(io("open the server log", &log_path))?,
             )
             .stderr(log);
+        for (name, value) in &options.settings {
+            command.arg("-c").arg(format!("{name}={value}"));
+        }
         if !options.durable {
             command.args([
                 "-c",

@@ -110,6 +110,7 @@ pub async fn start(
             shared: settings.shared_connections,
             timeout: settings.pool_timeout,
             statement_timeout: longest + Duration::from_secs(1),
+            ca_file: settings.database_ca_file.clone(),
         },
     )?;
     database.wait_until_ready(Duration::from_secs(30)).await?;

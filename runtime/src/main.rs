@@ -38,6 +38,7 @@ fn main() -> ExitCode {
                 data_dir: settings.embedded_pg_dir.clone(),
                 durable: true,
                 port: None,
+                settings: Vec::new(),
             };
             match EmbeddedPostgres::start(&options) {
                 Ok(cluster) => {

@@ -9,6 +9,7 @@
 //! need no checkout and no validation round trip. A lane whose connection
 //! has closed (PostgreSQL restarted) gets a fresh one from bb8 on next use.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,12 +19,14 @@ use bb8_postgres::PostgresConnectionManager;
 use contract::db::{DbSource, ExclusiveLease, SharedLease};
 use contract::{DbError, PgConn};
 use futures_util::future::BoxFuture;
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// bb8-postgres' manager, with a statement cache on every connection and
 /// the session settings the runtime relies on.
 pub struct Manager {
-    inner: PostgresConnectionManager<NoTls>,
+    inner: PostgresConnectionManager<MakeRustlsConnect>,
     statement_timeout: Duration,
 }
 
@@ -85,16 +88,25 @@ pub struct PoolOptions {
     pub shared: u32,
     pub timeout: Duration,
     pub statement_timeout: Duration,
+    /// Extra trusted CA certificates (PEM) for TLS to PostgreSQL.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Database {
     /// A pool over `url`; no connection is opened until one is needed.
     pub fn new(url: &str, options: PoolOptions) -> Result<Arc<Database>, DbError> {
-        let config: Config = url.parse().map_err(|error: tokio_postgres::Error| {
+        let mut config: Config = url.parse().map_err(|error: tokio_postgres::Error| {
             DbError::Connect(format!("DATABASE_URL: {error}"))
         })?;
+        // TLS when the URL asks for it (`sslmode=require`), verified; plain
+        // otherwise. tokio-postgres' default, `prefer`, would try TLS and
+        // then fail on a certificate nobody asked to trust.
+        if config.get_ssl_mode() == SslMode::Prefer && !url.contains("sslmode=prefer") {
+            config.ssl_mode(SslMode::Disable);
+        }
+        let tls = tls_connector(options.ca_file.as_deref())?;
         let manager = Manager {
-            inner: PostgresConnectionManager::new(config, NoTls),
+            inner: PostgresConnectionManager::new(config, tls),
             statement_timeout: options.statement_timeout,
         };
         let pool = bb8::Pool::builder()
@@ -126,7 +138,7 @@ impl Database {
             match attempt {
                 Ok(()) => return Ok(()),
                 Err(error) if Instant::now() >= deadline => {
-                    return Err(DbError::Connect(error.to_string()))
+                    return Err(DbError::Connect(contract::db::describe(&error)))
                 }
                 Err(error) => {
                     tracing::info!(%error, "waiting for PostgreSQL");
@@ -148,7 +160,7 @@ impl Database {
         match result {
             Ok(conn) => Ok(conn),
             Err(RunError::TimedOut) => Err(DbError::PoolTimeout(self.timeout)),
-            Err(RunError::User(error)) => Err(DbError::Connect(error.to_string())),
+            Err(RunError::User(error)) => Err(DbError::Connect(contract::db::describe(&error))),
         }
     }
 
@@ -186,6 +198,32 @@ impl Database {
             .absolute(state.statistics.connections_closed_broken);
         metrics::counter!("db_pool_get_timeouts_total").absolute(state.statistics.get_timed_out);
     }
+}
+
+/// rustls with the public roots and, if given, the CAs in `ca_file` (a
+/// managed database's own CA, or a self-signed server's certificate).
+fn tls_connector(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca_file {
+        let unreadable = |error: &dyn std::fmt::Display| {
+            DbError::Connect(format!("DATABASE_CA_FILE {}: {error}", path.display()))
+        };
+        let certificates = CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))?;
+        for certificate in certificates {
+            let certificate = certificate.map_err(|e| unreadable(&e))?;
+            roots.add(certificate).map_err(|e| unreadable(&e))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| DbError::Connect(format!("TLS: {error}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -99,6 +99,7 @@ fn start_throwaway_cluster() -> String {
         data_dir: clusters_root().join(std::process::id().to_string()),
         durable: false,
         port: None,
+        settings: Vec::new(),
     };
     let (sender, receiver) = std::sync::mpsc::channel();
     // PostgreSQL is told to stop when the thread that started it ends: this
@@ -139,7 +140,9 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    // The tests' own connections are plain, whatever the runtime is told.
+    let url = url.replace("sslmode=require", "sslmode=disable");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     Ok(client)
 }
@@ -200,6 +203,11 @@ impl PrivateCluster {
     /// Starts it; call from the test's own thread (PostgreSQL is stopped
     /// when the thread that started it ends).
     pub fn start() -> PrivateCluster {
+        Self::start_with(Vec::new())
+    }
+
+    /// Starts it with extra server settings (`-c name=value`).
+    pub fn start_with(settings: Vec<(String, String)>) -> PrivateCluster {
         static PRIVATE: AtomicU32 = AtomicU32::new(0);
         let options = EmbeddedOptions {
             data_dir: clusters_root().join(format!(
@@ -209,6 +217,7 @@ impl PrivateCluster {
             )),
             durable: true,
             port: None,
+            settings,
         };
         let postgres = EmbeddedPostgres::start(&options)
             .unwrap_or_else(|error| panic!("starting a private PostgreSQL: {error}"));
