@@ -158,11 +158,13 @@ fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
     }
 }
 
-/// Statements prepared on one connection, keyed by the address of their
-/// `&'static str` SQL (a constant next to the code that runs it).
+/// Statements prepared on one connection, keyed by the address and length
+/// of their `&'static str` SQL (a constant next to the code that runs it):
+/// no hashing of the text on the hot path. Two copies of one text at two
+/// addresses are two entries, which is harmless.
 #[derive(Default)]
 pub struct StatementCache {
-    statements: Mutex<HashMap<usize, Statement>>,
+    statements: Mutex<HashMap<(usize, usize), Statement>>,
 }
 
 impl StatementCache {
@@ -171,7 +173,7 @@ impl StatementCache {
         client: &C,
         sql: &'static str,
     ) -> Result<Statement, tokio_postgres::Error> {
-        let key = sql.as_ptr() as usize;
+        let key = (sql.as_ptr() as usize, sql.len());
         if let Some(statement) = self.lock().get(&key) {
             return Ok(statement.clone());
         }
@@ -182,7 +184,7 @@ impl StatementCache {
         Ok(statement)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Statement>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, usize), Statement>> {
         // The map stays consistent even if a holder panicked: every insert
         // is a single call.
         self.statements

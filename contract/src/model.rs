@@ -149,6 +149,14 @@ pub struct Order {
 }
 
 impl Order {
+    /// One order with its items, in the shape [`Order::from_rows`] reads;
+    /// `$1` is the order's id. Shared, since several functions answer with
+    /// an order as it is now.
+    pub const SELECT_BY_ID: &'static str = "SELECT o.id, o.user_id, o.status, o.total_amount,
+            o.created_at, o.updated_at, i.id AS item_id, i.product_id, i.quantity, i.price
+        FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
+        WHERE o.id = $1 ORDER BY i.id";
+
     /// Orders from rows of an order joined with its items, one row per item
     /// (or one row with NULL item columns for an order without items),
     /// ordered by order then item. Columns: id, user_id, status,

@@ -71,10 +71,6 @@ const CREATE: &str = "WITH stock AS (
     SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
            i.id AS item_id, i.product_id, i.quantity, i.price
     FROM new_order o CROSS JOIN new_items i ORDER BY i.id";
-const GET: &str = "SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
-        i.id AS item_id, i.product_id, i.quantity, i.price
-    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
-    WHERE o.id = $1 ORDER BY i.id";
 
 async fn handle(req: Request) -> Outcome {
     let order: NewOrder = req.json()?;
@@ -262,7 +258,11 @@ async fn replay(db: &Db, id: i64, first: Option<String>, now: Option<String>) ->
             "was already used for a different order",
         ));
     }
-    let rows = db.shared().await?.query(GET, &[&id]).await?;
+    let rows = db
+        .shared()
+        .await?
+        .query(Order::SELECT_BY_ID, &[&id])
+        .await?;
     let order = Order::from_rows(&rows)?
         .pop()
         .ok_or_else(Problem::internal)?;

@@ -11,14 +11,14 @@ pub const FUNCTION: Function = Function {
     handler: handler!(handle),
 };
 
-const GET: &str = "SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
-        i.id AS item_id, i.product_id, i.quantity, i.price
-    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
-    WHERE o.id = $1 ORDER BY i.id";
-
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
-    let rows = req.db().shared().await?.query(GET, &[&id]).await?;
+    let rows = req
+        .db()
+        .shared()
+        .await?
+        .query(Order::SELECT_BY_ID, &[&id])
+        .await?;
     match Order::from_rows(&rows)?.pop() {
         Some(order) => Reply::json(&order),
         None => Err(Problem::not_found(format!("order {id} not found"))),

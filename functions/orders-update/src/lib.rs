@@ -31,10 +31,6 @@ const RESTOCK: &str = "UPDATE products p SET stock_quantity = p.stock_quantity +
           FROM order_items WHERE order_id = $1 GROUP BY product_id) s
     WHERE p.id = s.product_id";
 const SET_STATUS: &str = "UPDATE orders SET status = $2 WHERE id = $1";
-const GET: &str = "SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
-        i.id AS item_id, i.product_id, i.quantity, i.price
-    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
-    WHERE o.id = $1 ORDER BY i.id";
 
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
@@ -66,7 +62,7 @@ async fn handle(req: Request) -> Outcome {
         })?;
     }
     tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
-    let rows = tx.query(GET, &[&id]).await?;
+    let rows = tx.query(Order::SELECT_BY_ID, &[&id]).await?;
     tx.commit().await?;
     let order = Order::from_rows(&rows)?
         .pop()
