@@ -61,7 +61,7 @@ impl Metrics {
         metrics::gauge!(
             "build_info",
             "version" => env!("CARGO_PKG_VERSION"),
-            "revision" => option_env!("GIT_REVISION").unwrap_or("unknown"),
+            "revision" => env!("GIT_REVISION"),
         )
         .set(1.0);
         Ok(Metrics { handle })

@@ -141,6 +141,7 @@ impl Database {
                     return Err(DbError::Connect(contract::db::describe(&error)))
                 }
                 Err(error) => {
+                    let error = contract::db::describe(&error);
                     tracing::info!(%error, "waiting for PostgreSQL");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
