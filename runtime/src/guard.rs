@@ -66,7 +66,7 @@ impl Guard {
                     panic = panic_message(panic.as_ref()),
                     "function panicked; answered 500"
                 );
-                Err(self.reject(Problem::internal(), Rejection::Panic))
+                Err(Problem::internal().with_rejection(Rejection::Panic))
             }
             Err(_) => {
                 tracing::warn!(
@@ -82,7 +82,7 @@ impl Guard {
                         self.limits.timeout.as_millis()
                     ),
                 );
-                Err(self.reject(problem, Rejection::Timeout))
+                Err(problem.with_rejection(Rejection::Timeout))
             }
         }
     }
@@ -105,11 +105,7 @@ impl Guard {
             "`{}` is at its concurrency limit of {}; retry shortly",
             self.function.name, self.limits.concurrency
         ));
-        Err(self.reject(problem, Rejection::Overload))
-    }
-
-    fn reject(&self, problem: Problem, rejection: Rejection) -> Problem {
-        problem.with_rejection(rejection)
+        Err(problem.with_rejection(Rejection::Overload))
     }
 }
 
