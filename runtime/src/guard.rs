@@ -13,7 +13,7 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use contract::{Db, Function, Outcome, Problem, Rejection, Request};
@@ -153,15 +153,23 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .unwrap_or("(no message)")
 }
 
-/// The metric handles of one route, registered once so that the hot path
-/// records without building label sets.
+/// The metric handles of one route, registered on first use so that the hot
+/// path records without building label sets or taking a lock: one slot per
+/// (method, common status), found by index; rarer statuses go through a
+/// locked list.
 pub struct RouteMetrics {
     function: &'static str,
     route: &'static str,
     active: Gauge,
     rejections: [Counter; 4],
-    durations: RwLock<Vec<(&'static str, u16, Histogram)>>,
+    durations: Box<[OnceLock<Histogram>]>,
+    rare: RwLock<Vec<(&'static str, u16, Histogram)>>,
 }
+
+const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "_OTHER"];
+const STATUSES: [u16; 16] = [
+    200, 201, 204, 400, 401, 404, 405, 408, 409, 413, 415, 422, 429, 500, 503, 504,
+];
 
 impl RouteMetrics {
     pub fn new(function: &'static str, route: &'static str) -> RouteMetrics {
@@ -176,8 +184,21 @@ impl RouteMetrics {
                 rejection(Rejection::Panic),
                 rejection(Rejection::PoolExhausted),
             ],
-            durations: RwLock::new(Vec::new()),
+            durations: (0..METHODS.len() * STATUSES.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            rare: RwLock::new(Vec::new()),
         }
+    }
+
+    fn histogram(&self, method: &'static str, status: u16) -> Histogram {
+        metrics::histogram!(
+            REQUEST_DURATION,
+            "http_request_method" => method,
+            "http_route" => self.route,
+            "http_response_status_code" => status.to_string(),
+            "function" => self.function,
+        )
     }
 
     /// Records one finished request.
@@ -191,22 +212,24 @@ impl RouteMetrics {
         if let Some(rejection) = rejection {
             self.rejections[rejection as usize].increment(1);
         }
+        let method_slot = METHODS.iter().position(|m| *m == method);
+        let status_slot = STATUSES.iter().position(|s| *s == status);
+        if let (Some(m), Some(s)) = (method_slot, status_slot) {
+            self.durations[m * STATUSES.len() + s]
+                .get_or_init(|| self.histogram(method, status))
+                .record(seconds);
+            return;
+        }
         let known = self
-            .durations
+            .rare
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .iter()
             .find(|(m, s, _)| *m == method && *s == status)
             .map(|(_, _, histogram)| histogram.clone());
         let histogram = known.unwrap_or_else(|| {
-            let histogram = metrics::histogram!(
-                REQUEST_DURATION,
-                "http_request_method" => method,
-                "http_route" => self.route,
-                "http_response_status_code" => status.to_string(),
-                "function" => self.function,
-            );
-            self.durations
+            let histogram = self.histogram(method, status);
+            self.rare
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .push((method, status, histogram.clone()));
