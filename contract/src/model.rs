@@ -1,7 +1,9 @@
 //! The JSON shapes of the API's resources, read from rows.
 //!
-//! Each `from_row` reads columns by name, so a statement only has to select
-//! the columns listed on the type, in any order.
+//! Each `from_row` reads columns by position, in the order its doc comment
+//! lists them: looking columns up by name cost more than the rest of the
+//! decoding on 50-row pages. Every statement selects them in that order, and
+//! every statement is exercised by its function's tests.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -9,6 +11,37 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 
 use crate::DbError;
+
+/// RFC 3339 in UTC with microseconds (PostgreSQL's precision), e.g.
+/// `2026-01-01T00:00:00.123456Z`, written without the formatting machinery
+/// chrono's own `Serialize` goes through.
+pub fn timestamp<S: serde::Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use chrono::{Datelike, Timelike};
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        return serializer.collect_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    }
+    put(0, 4, year as u32);
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    // A leap second is carried in the nanoseconds beyond 10^9.
+    put(17, 2, at.second() + at.nanosecond() / 1_000_000_000);
+    put(20, 6, (at.nanosecond() % 1_000_000_000) / 1_000);
+    // Only ASCII digits and punctuation were written.
+    serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+}
 
 /// A resource read from one row.
 pub trait FromRow: Sized {
@@ -25,7 +58,9 @@ pub struct User {
     pub id: i64,
     pub username: String,
     pub email: String,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -41,11 +76,11 @@ impl FromRow for User {
     /// Columns: id, username, email, created_at, updated_at.
     fn from_row(row: &Row) -> Result<User, DbError> {
         Ok(User {
-            id: row.try_get("id")?,
-            username: row.try_get("username")?,
-            email: row.try_get("email")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            id: row.try_get(0)?,
+            username: row.try_get(1)?,
+            email: row.try_get(2)?,
+            created_at: row.try_get(3)?,
+            updated_at: row.try_get(4)?,
         })
     }
 }
@@ -58,7 +93,9 @@ pub struct Product {
     #[serde(serialize_with = "crate::money::serialize")]
     pub price: Decimal,
     pub stock_quantity: i32,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -66,13 +103,13 @@ impl FromRow for Product {
     /// Columns: id, name, description, price, stock_quantity, created_at, updated_at.
     fn from_row(row: &Row) -> Result<Product, DbError> {
         Ok(Product {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            description: row.try_get("description")?,
-            price: row.try_get("price")?,
-            stock_quantity: row.try_get("stock_quantity")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            description: row.try_get(2)?,
+            price: row.try_get(3)?,
+            stock_quantity: row.try_get(4)?,
+            created_at: row.try_get(5)?,
+            updated_at: row.try_get(6)?,
         })
     }
 }
@@ -143,7 +180,9 @@ pub struct Order {
     pub status: String,
     #[serde(serialize_with = "crate::money::serialize")]
     pub total_amount: Decimal,
+    #[serde(serialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
     pub items: Vec<OrderItem>,
 }
@@ -165,24 +204,24 @@ impl Order {
     pub fn from_rows(rows: &[Row]) -> Result<Vec<Order>, DbError> {
         let mut orders: Vec<Order> = Vec::new();
         for row in rows {
-            let id: i64 = row.try_get("id")?;
+            let id: i64 = row.try_get(0)?;
             if orders.last().map(|order| order.id) != Some(id) {
                 orders.push(Order {
                     id,
-                    user_id: row.try_get("user_id")?,
-                    status: row.try_get("status")?,
-                    total_amount: row.try_get("total_amount")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
+                    user_id: row.try_get(1)?,
+                    status: row.try_get(2)?,
+                    total_amount: row.try_get(3)?,
+                    created_at: row.try_get(4)?,
+                    updated_at: row.try_get(5)?,
                     items: Vec::new(),
                 });
             }
-            if let Some(item_id) = row.try_get::<_, Option<i64>>("item_id")? {
-                let quantity: i32 = row.try_get("quantity")?;
-                let price: Decimal = row.try_get("price")?;
+            if let Some(item_id) = row.try_get::<_, Option<i64>>(6)? {
+                let quantity: i32 = row.try_get(8)?;
+                let price: Decimal = row.try_get(9)?;
                 let item = OrderItem {
                     id: item_id,
-                    product_id: row.try_get("product_id")?,
+                    product_id: row.try_get(7)?,
                     quantity,
                     price,
                     subtotal: price * Decimal::from(quantity),
@@ -199,6 +238,31 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::OrderStatus::*;
+
+    #[test]
+    fn timestamps_are_rfc_3339_utc_with_microseconds() {
+        use chrono::TimeZone;
+        #[derive(serde::Serialize)]
+        struct At(#[serde(serialize_with = "super::timestamp")] chrono::DateTime<chrono::Utc>);
+        let at = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+            + chrono::Duration::microseconds(67);
+        assert_eq!(
+            serde_json::to_string(&At(at)).unwrap(),
+            "\"2026-01-02T03:04:05.000067Z\""
+        );
+        let parsed: chrono::DateTime<chrono::Utc> = "2026-11-26T01:31:27.760594Z".parse().unwrap();
+        assert_eq!(
+            serde_json::to_string(&At(parsed)).unwrap(),
+            "\"2026-11-26T01:31:27.760594Z\""
+        );
+        let round = chrono::DateTime::parse_from_rfc3339("2026-12-31T23:59:59Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            serde_json::to_string(&At(round)).unwrap(),
+            "\"2026-12-31T23:59:59.000000Z\""
+        );
+    }
 
     #[test]
     fn status_moves() {
