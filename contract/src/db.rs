@@ -24,7 +24,8 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub use tokio_postgres::error::SqlState;
 pub use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, GenericClient, Row, Statement, Transaction};
+pub use tokio_postgres::Row;
+use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 
 use crate::{Problem, Rejection};
 

@@ -304,11 +304,11 @@ struct MetricsOnly {
 impl Handler for MetricsOnly {
     async fn handle(self: Arc<Self>, request: http::Request<hyper::body::Incoming>) -> Response {
         let mut response = if request.uri().path() == "/metrics" {
-            self.database.export_metrics();
-            let mut response = http::Response::new(Full::new(Bytes::from(self.metrics.render())));
+            let body = Bytes::from(self.metrics.scrape(&self.database));
+            let mut response = http::Response::new(Full::new(body));
             response.headers_mut().insert(
                 http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                http::HeaderValue::from_static(metrics::CONTENT_TYPE),
             );
             response
         } else {

@@ -14,6 +14,8 @@ pub const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
 pub const ACTIVE_REQUESTS: &str = "http_server_active_requests";
 pub const REJECTIONS: &str = "function_rejections_total";
 pub const POOL_WAIT: &str = "db_pool_wait_seconds";
+/// The text exposition format's content type.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Sub-millisecond to ten seconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -65,6 +67,13 @@ impl Metrics {
         )
         .set(1.0);
         Ok(Metrics { handle })
+    }
+
+    /// One scrape: the pool's state and the process metrics read now, then
+    /// the text exposition. Both listeners serve this.
+    pub fn scrape(&self, database: &crate::pool::Database) -> String {
+        database.export_metrics();
+        self.render()
     }
 
     /// The text exposition, with process metrics collected just now.

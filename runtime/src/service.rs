@@ -144,11 +144,10 @@ impl App {
                 let outcome = if let Err(problem) = allowed {
                     Err(problem)
                 } else if request.method() == http::Method::GET {
-                    self.database.export_metrics();
                     Ok(Reply {
                         status: StatusCode::OK,
-                        content_type: Some("text/plain; version=0.0.4; charset=utf-8"),
-                        body: Bytes::from(metrics.render()),
+                        content_type: Some(crate::metrics::CONTENT_TYPE),
+                        body: Bytes::from(metrics.scrape(&self.database)),
                         headers: Vec::new(),
                     })
                 } else {

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use contract::db::Row;
 use contract::model::Order;
 use contract::{
     handler, header, Db, DbError, Decimal, FieldError, Function, HeaderValue, Limits, Method,
@@ -99,10 +100,8 @@ async fn handle(req: Request) -> Outcome {
         async { tx.query(LOCK_PRODUCTS, &[&product_ids]).await },
     )?;
     if let Some(earlier) = earlier {
-        let first_fingerprint: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
-        let first_id: i64 = earlier.try_get(1).map_err(DbError::from)?;
         tx.rollback().await?;
-        return replay(req.db(), first_id, first_fingerprint, fingerprint).await;
+        return replay(req.db(), &earlier, fingerprint).await;
     }
     if !user.try_get::<_, bool>(0).map_err(DbError::from)? {
         return Err(Problem::invalid_field(
@@ -187,9 +186,7 @@ async fn handle(req: Request) -> Outcome {
                 .await?
                 .query_one(FIND_BY_KEY, &[&key])
                 .await?;
-            let first_fingerprint: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
-            let first_id: i64 = earlier.try_get(1).map_err(DbError::from)?;
-            return replay(req.db(), first_id, first_fingerprint, fingerprint).await;
+            return replay(req.db(), &earlier, fingerprint).await;
         }
         Err(error) => return Err(error.into()),
     };
@@ -251,7 +248,10 @@ fn fingerprint(order: &NewOrder) -> String {
 
 /// The first order made with this key, as it is now; 422 when the key was
 /// first used for a different order.
-async fn replay(db: &Db, id: i64, first: Option<String>, now: Option<String>) -> Outcome {
+async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
+    // FIND_BY_KEY's columns: request_fingerprint, id.
+    let first: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
+    let id: i64 = earlier.try_get(1).map_err(DbError::from)?;
     if first != now {
         return Err(Problem::invalid_field(
             "Idempotency-Key",
