@@ -3,12 +3,16 @@
 //! Two kinds of connection, both from the runtime's bb8 pool:
 //!
 //! - [`Shared`]: a connection that many requests use at once. tokio-postgres
-//!   pipelines their statements on the one socket, so concurrent reads (and
-//!   single-statement writes, each its own implicit transaction) cost no
-//!   pool checkout and no extra round trip. Use it for any single statement.
-//! - [`Exclusive`]: a connection this request alone holds, for a
+//!   pipelines their statements on the one socket, so concurrent reads cost
+//!   no pool checkout and no extra round trip. **Reads only**: under MVCC a
+//!   plain `SELECT` never waits on a row lock, but a write can, and every
+//!   statement queued behind it on the socket would wait too.
+//! - [`Exclusive`]: a connection this request alone holds, for a write or a
 //!   transaction. It counts against the function's bulkhead, so one function
-//!   cannot take every connection.
+//!   cannot take every connection. If the request is dropped while one of
+//!   its statements is still running (a time limit, a client gone), the
+//!   connection is never lent again: the runtime cancels the statement and
+//!   closes the connection ([`PgConn::abandoned`]).
 //!
 //! Every statement is prepared once per connection and kept in that
 //! connection's [`StatementCache`]. Errors become problems in one place
@@ -16,7 +20,9 @@
 //! unreachable database is 503, anything else is logged and is a bare 500.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,7 +53,13 @@ pub enum DbError {
 /// (Logged, never sent: problem bodies carry their own text.)
 pub fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
-        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        Some(db) => {
+            let mut text = format!("{} ({}): {}", db.severity(), db.code().code(), db.message());
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!(" (hint: {hint})"));
+            }
+            text
+        }
         None => match std::error::Error::source(error) {
             Some(source) => format!("{error}: {source}"),
             None => error.to_string(),
@@ -202,10 +214,30 @@ impl StatementCache {
     }
 }
 
+/// Counts the calls on a connection that were sent and not yet answered.
+/// A call whose future is dropped half-way never counts itself out, which
+/// is the point: its statement may still be running on the server.
+#[derive(Default)]
+struct InFlight(AtomicU32);
+
+impl InFlight {
+    async fn track<T>(&self, call: impl Future<Output = T>) -> T {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        let outcome = call.await;
+        self.0.fetch_sub(1, Ordering::Relaxed);
+        outcome
+    }
+
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+}
+
 /// One PostgreSQL connection with its prepared statements.
 pub struct PgConn {
     client: Client,
     statements: StatementCache,
+    in_flight: InFlight,
 }
 
 impl PgConn {
@@ -213,7 +245,16 @@ impl PgConn {
         PgConn {
             client,
             statements: StatementCache::default(),
+            in_flight: InFlight::default(),
         }
+    }
+
+    /// True when a call on this connection was dropped before its answer
+    /// came: the server may still be running (or waiting on a lock for)
+    /// that statement, so the connection must not be lent again until the
+    /// statement is cancelled or the connection closed.
+    pub fn abandoned(&self) -> bool {
+        self.in_flight.any()
     }
 
     pub fn client(&self) -> &Client {
@@ -232,10 +273,11 @@ impl PgConn {
     /// BEGIN. Dropping the [`Tx`] without committing rolls back, so a
     /// handler stopped by its time limit leaves nothing half-written.
     pub async fn transaction(&mut self) -> Result<Tx<'_>, DbError> {
-        let tx = self.client.transaction().await?;
+        let tx = self.in_flight.track(self.client.transaction()).await?;
         Ok(Tx {
             tx,
             statements: &self.statements,
+            in_flight: &self.in_flight,
         })
     }
 }
@@ -244,19 +286,23 @@ impl PgConn {
 pub struct Tx<'a> {
     tx: Transaction<'a>,
     statements: &'a StatementCache,
+    in_flight: &'a InFlight,
 }
 
 impl Tx<'_> {
     pub async fn commit(self) -> Result<(), DbError> {
-        Ok(self.tx.commit().await?)
+        let in_flight = self.in_flight;
+        Ok(in_flight.track(self.tx.commit()).await?)
     }
 
     pub async fn rollback(self) -> Result<(), DbError> {
-        Ok(self.tx.rollback().await?)
+        let in_flight = self.in_flight;
+        Ok(in_flight.track(self.tx.rollback()).await?)
     }
 }
 
 /// The statement helpers, once for connections and transactions alike.
+/// Each call is counted in flight until its answer is read.
 macro_rules! statement_helpers {
     ($ty:ty, $client:ident) => {
         impl $ty {
@@ -266,8 +312,12 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Vec<Row>, DbError> {
-                let statement = self.statements.get(&self.$client, sql).await?;
-                Ok(self.$client.query(&statement, params).await?)
+                self.in_flight
+                    .track(async {
+                        let statement = self.statements.get(&self.$client, sql).await?;
+                        Ok(self.$client.query(&statement, params).await?)
+                    })
+                    .await
             }
 
             /// At most one row.
@@ -276,8 +326,12 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Option<Row>, DbError> {
-                let statement = self.statements.get(&self.$client, sql).await?;
-                Ok(self.$client.query_opt(&statement, params).await?)
+                self.in_flight
+                    .track(async {
+                        let statement = self.statements.get(&self.$client, sql).await?;
+                        Ok(self.$client.query_opt(&statement, params).await?)
+                    })
+                    .await
             }
 
             /// Exactly one row (e.g. `INSERT … RETURNING`).
@@ -286,8 +340,12 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Row, DbError> {
-                let statement = self.statements.get(&self.$client, sql).await?;
-                Ok(self.$client.query_one(&statement, params).await?)
+                self.in_flight
+                    .track(async {
+                        let statement = self.statements.get(&self.$client, sql).await?;
+                        Ok(self.$client.query_one(&statement, params).await?)
+                    })
+                    .await
             }
 
             /// The number of rows changed.
@@ -296,8 +354,12 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<u64, DbError> {
-                let statement = self.statements.get(&self.$client, sql).await?;
-                Ok(self.$client.execute(&statement, params).await?)
+                self.in_flight
+                    .track(async {
+                        let statement = self.statements.get(&self.$client, sql).await?;
+                        Ok(self.$client.execute(&statement, params).await?)
+                    })
+                    .await
             }
         }
     };
@@ -366,13 +428,14 @@ impl Db {
         }
     }
 
-    /// A connection for single statements, shared with other requests.
+    /// A connection for reads, shared with other requests; see the module
+    /// docs for why writes never run on it.
     pub async fn shared(&self) -> Result<Shared, Problem> {
         Ok(Shared(self.source.shared().await?))
     }
 
-    /// A connection for a transaction; 503 when the function's share or the
-    /// pool is used up for longer than the pool timeout.
+    /// A connection for a write or a transaction; 503 when the function's
+    /// share or the pool is used up for longer than the pool timeout.
     pub async fn exclusive(&self) -> Result<Exclusive, Problem> {
         let permit = tokio::time::timeout(self.wait, self.bulkhead.clone().acquire_owned())
             .await

@@ -13,11 +13,14 @@
 
 pub mod body;
 pub mod db;
+pub mod fields;
 pub mod function;
 pub mod model;
 pub mod money;
+pub mod number;
 pub mod page;
 pub mod problem;
+pub mod query;
 pub mod reply;
 pub mod request;
 pub mod validate;

@@ -69,6 +69,8 @@ impl User {
     pub const UNIQUE: &'static [(&'static str, &'static str)] = &[
         ("users_username_key", "username"),
         ("users_email_key", "email"),
+        // sql/03: the address regardless of case.
+        ("users_email_lower_key", "email"),
     ];
 }
 
@@ -114,8 +116,9 @@ impl FromRow for Product {
     }
 }
 
-/// An order's lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// An order's lifecycle. In a body it is one of the lowercase names, as a
+/// JSON string and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,
@@ -147,6 +150,8 @@ impl OrderStatus {
         })
     }
 
+    pub const EXPECTED: &'static str = "one of pending, confirmed, shipped, delivered, cancelled";
+
     /// pending → confirmed → shipped → delivered; pending or confirmed →
     /// cancelled. Nothing else.
     pub fn can_become(self, next: OrderStatus) -> bool {
@@ -159,6 +164,37 @@ impl OrderStatus {
                 | (Pending, Cancelled)
                 | (Confirmed, Cancelled)
         )
+    }
+}
+
+impl std::str::FromStr for OrderStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(value: &str) -> Result<OrderStatus, UnknownStatus> {
+        OrderStatus::parse(value).ok_or(UnknownStatus)
+    }
+}
+
+/// A status name that is not one of [`OrderStatus`]'s.
+#[derive(Debug, thiserror::Error)]
+#[error("must be {}", OrderStatus::EXPECTED)]
+pub struct UnknownStatus;
+
+impl<'de> Deserialize<'de> for OrderStatus {
+    /// A string only: serde's derived enum would also take `{"cancelled":
+    /// null}`, and serde_json reports a number there as a syntax error.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = OrderStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a string, {}", OrderStatus::EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OrderStatus, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Name)
     }
 }
 

@@ -28,61 +28,44 @@ pub fn serialize<S: Serializer>(amount: &Decimal, serializer: S) -> Result<S::Ok
     }
 }
 
-/// `#[serde(deserialize_with = "contract::money::deserialize")]`: a JSON
-/// number or a decimal string, read as its decimal digits.
-pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
-    deserializer.deserialize_any(AmountVisitor)
+/// A decimal string in plain notation (`-12.34`, `5`, `0.5`), as a query
+/// parameter or a JSON string carries it. rust_decimal alone would also take
+/// `1_0`, `.5` or `5.`, and would round away digits past its 28th decimal.
+pub fn parse(text: &str) -> Option<Decimal> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let plain = !whole.is_empty()
+        && !fraction.is_empty()
+        && fraction.len() <= 28
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit());
+    if plain {
+        Decimal::from_str(text).ok()
+    } else {
+        None
+    }
 }
 
-/// The same, for an optional field (`PATCH`).
-pub fn deserialize_option<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Decimal>, D::Error> {
-    deserialize(deserializer).map(Some)
+/// `#[serde(deserialize_with = "contract::money::from_query")]`: an
+/// optional query parameter read by [`parse`]. JSON bodies use
+/// [`crate::fields::amount`], which also reads numbers from their text.
+pub fn from_query<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+    deserializer.deserialize_str(QueryAmount).map(Some)
 }
 
-struct AmountVisitor;
+struct QueryAmount;
 
-impl Visitor<'_> for AmountVisitor {
+impl Visitor<'_> for QueryAmount {
     type Value = Decimal;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a decimal amount, as a number or a string")
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
-        Ok(Decimal::from(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
-        Ok(Decimal::from(v))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
-        // The shortest round-trip form is the decimal the client wrote, for
-        // any amount that could fit the column.
-        self.visit_str(&v.to_string())
+        f.write_str("a decimal amount like 19.99")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
-        // Plain decimal notation only: `-12.34`, `5`, `0.5`. rust_decimal
-        // alone would also take `1_0`, `.5` or `5.`.
-        let digits = v.strip_prefix('-').unwrap_or(v);
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
-        // More than 28 decimals would be rounded away silently.
-        let plain = !whole.is_empty()
-            && !fraction.is_empty()
-            && fraction.len() <= 28
-            && whole
-                .bytes()
-                .chain(fraction.bytes())
-                .all(|b| b.is_ascii_digit());
-        let parsed = if plain {
-            Decimal::from_str(v).ok()
-        } else {
-            None
-        };
-        parsed.ok_or_else(|| E::custom(format!("`{v}` is not a decimal amount like 19.99")))
+        parse(v).ok_or_else(|| E::custom(format!("`{v}` is not a decimal amount like 19.99")))
     }
 }
 
@@ -92,7 +75,10 @@ mod tests {
 
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Price {
-        #[serde(serialize_with = "serialize", deserialize_with = "deserialize")]
+        #[serde(
+            serialize_with = "serialize",
+            deserialize_with = "crate::fields::amount"
+        )]
         price: Decimal,
     }
 

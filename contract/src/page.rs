@@ -24,6 +24,7 @@ impl Page {
     }
 
     pub fn from_query(query: &str) -> Result<Page, Problem> {
+        crate::query::reject_repeated(query)?;
         let mut page = Page {
             limit: Self::DEFAULT_LIMIT,
             offset: 0,
@@ -33,17 +34,18 @@ impl Page {
                 "limit" => match value.parse::<i64>() {
                     Ok(limit) if (1..=Self::MAX_LIMIT).contains(&limit) => page.limit = limit,
                     _ => {
-                        return Err(Problem::bad_request(format!(
-                            "`limit` must be an integer from 1 to {}",
-                            Self::MAX_LIMIT
-                        )))
+                        return Err(crate::query::invalid(
+                            "limit",
+                            &format!("must be an integer from 1 to {}", Self::MAX_LIMIT),
+                        ))
                     }
                 },
                 "offset" => match value.parse::<i64>() {
                     Ok(offset) if offset >= 0 => page.offset = offset,
                     _ => {
-                        return Err(Problem::bad_request(
-                            "`offset` must be a non-negative integer",
+                        return Err(crate::query::invalid(
+                            "offset",
+                            "must be a non-negative integer",
                         ))
                     }
                 },

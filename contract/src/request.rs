@@ -98,11 +98,9 @@ impl Request {
         }
     }
 
-    /// The query string as `T`; a malformed parameter is 400. Unknown
-    /// parameters are ignored, as a browser or proxy may add some.
+    /// The query string as `T`; see [`crate::query::parse`].
     pub fn query<T: DeserializeOwned>(&self) -> Result<T, Problem> {
-        serde_urlencoded::from_str(self.query_string().unwrap_or_default())
-            .map_err(|error| Problem::bad_request(format!("malformed query parameter: {error}")))
+        crate::query::parse(self.query_string().unwrap_or_default())
     }
 
     /// The body as JSON `T`: 415 unless it is declared JSON, 400 unless it

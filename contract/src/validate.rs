@@ -56,8 +56,10 @@ impl Validator {
         )
     }
 
-    /// A plausible mailbox address: `local@domain.tld`, no spaces, at most
-    /// 254 characters (RFC 5321's limit).
+    /// A plausible mailbox address: `local@domain.tld` with one `@`, no
+    /// spaces, double quotes or angle brackets (a display name or a quoted
+    /// local part, which no client of this API means), at most 254
+    /// characters (RFC 5321's limit).
     pub fn email(&mut self, field: &'static str, value: &str) -> &mut Self {
         self.check(is_email(value), field, "must be a valid email address")
     }
@@ -84,15 +86,16 @@ impl Validator {
 }
 
 fn is_email(value: &str) -> bool {
-    if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let forbidden = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>');
+    if value.len() > 254 || value.chars().any(forbidden) {
         return false;
     }
-    let Some((local, domain)) = value.rsplit_once('@') else {
+    let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
     !local.is_empty()
         && local.len() <= 64
-        && !local.contains('@')
+        && !domain.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
@@ -165,6 +168,10 @@ mod tests {
             "jo hn@example.com",
             "john@.com",
             "john@example.com.",
+            "a@b@example.com",
+            "\"john\"@example.com",
+            "John <john@example.com>",
+            "<john@example.com>",
         ] {
             assert!(!is_email(bad), "{bad}");
         }

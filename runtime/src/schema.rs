@@ -1,6 +1,12 @@
 //! Applies `sql/` at start-up: each file once, in order, under an advisory
 //! lock, so that ten replicas starting together apply it once. The files
 //! are idempotent too, since PostgreSQL's image may have run them already.
+//!
+//! An applied file is never edited: its checksum is recorded, and a start
+//! whose file differs from the applied one is refused, naming the file.
+//! Otherwise the edit would silently not take effect here while a new
+//! database got it, and the next release would fail on a column one
+//! database has and another lacks. A change is a new numbered file.
 
 use contract::PgConn;
 
@@ -11,26 +17,46 @@ pub const FILES: &[(&str, &str)] = &[
         "02-sample-data.sql",
         include_str!("../../sql/02-sample-data.sql"),
     ),
+    (
+        "03-email-unique-any-case.sql",
+        include_str!("../../sql/03-email-unique-any-case.sql"),
+    ),
 ];
 
 /// Any number that is this service's own: the advisory lock's key.
 const LOCK_KEY: i64 = 0x5348_4F50_5343_484D; // "SHOPSCHM"
 
+/// Why the schema could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
-#[error("applying {file}: {}", contract::db::describe(source))]
-pub struct SchemaError {
-    pub file: &'static str,
-    #[source]
-    pub source: tokio_postgres::Error,
+pub enum SchemaError {
+    #[error("applying {file}: {}", contract::db::describe(source))]
+    Apply {
+        file: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error(
+        "sql/{file} was edited after it was applied to this database (checksum {applied}, now \
+         {now}); an applied file is never changed: restore it and put the change in a new \
+         numbered file in sql/"
+    )]
+    Edited {
+        file: &'static str,
+        applied: String,
+        now: String,
+    },
 }
 
 /// Applies every file not yet recorded in `schema_migrations`.
 pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
     let client = conn.client();
-    let step = |file: &'static str| move |source| SchemaError { file, source };
+    let step = |file: &'static str| move |source| SchemaError::Apply { file, source };
     client
         .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({LOCK_KEY});
+            // NOTICEs ("… already exists, skipping") say nothing an operator
+            // needs on every start.
+            "BEGIN; SET LOCAL client_min_messages = warning;
+             SELECT pg_advisory_xact_lock({LOCK_KEY});
              CREATE TABLE IF NOT EXISTS schema_migrations (
                  name TEXT PRIMARY KEY,
                  checksum TEXT NOT NULL,
@@ -51,10 +77,12 @@ pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
             Some(row) => {
                 let recorded: String = row.try_get(0).map_err(step(name))?;
                 if recorded != checksum {
-                    tracing::warn!(
-                        file = name,
-                        "sql file changed since it was applied; not applied again"
-                    );
+                    // The open transaction rolls back when the connection goes.
+                    return Err(SchemaError::Edited {
+                        file: name,
+                        applied: recorded,
+                        now: checksum,
+                    });
                 }
             }
             None => {

@@ -139,7 +139,8 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+/// A plain connection to `url`, its driver running in the background.
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
     // The tests' own connections are plain, whatever the runtime is told.
     let url = url.replace("sslmode=require", "sslmode=disable");
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
@@ -438,6 +439,11 @@ impl TestResponse {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// Asserts the status, showing the body when it differs.

@@ -14,5 +14,9 @@ async fn lists_the_service_and_its_route_table_with_limits() {
     assert!(health["concurrency"].as_u64().unwrap() > 0);
     assert!(routes.iter().any(|r| r["path"] == "/"));
     assert!(routes.iter().any(|r| r["path"] == "/metrics"));
-    assert_eq!(routes.len(), 3);
+    // GET and HEAD of `/`, `/health` and `/metrics`.
+    assert!(routes
+        .iter()
+        .any(|r| r["function"] == "health" && r["method"] == "HEAD"));
+    assert_eq!(routes.len(), 6);
 }

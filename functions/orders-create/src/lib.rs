@@ -1,16 +1,20 @@
 //! `POST /api/orders`: `{"user_id", "items": [{"product_id", "quantity"}]}`
 //! → 201 with the order.
 //!
-//! One transaction, four round trips: BEGIN; the idempotency lookup, the
-//! user check and the product locks (in id order, so concurrent orders
-//! never deadlock) pipelined together; one statement that decrements stock
-//! and inserts the order and its items at the locked prices; COMMIT.
+//! One transaction, four round trips (five with an `Idempotency-Key`):
+//! BEGIN; (the key's lock;) the idempotency lookup, the user check and the
+//! product locks (in id order, so concurrent orders never deadlock)
+//! pipelined together; one statement that decrements stock and inserts the
+//! order and its items at the locked prices; COMMIT.
 //! Stock is checked under the locks, so concurrent orders never oversell.
 //!
 //! An `Idempotency-Key` is stored with the order (unique): a retry finds the
 //! first order and returns it as it is now (201, `Idempotent-Replayed:
-//! true`); a concurrent duplicate loses the unique race, rolls back, and
-//! returns the winner's order.
+//! true`). A duplicate that arrives while the first is still running waits
+//! for it on a transaction-scoped advisory lock on the key, taken before
+//! anything is read, so it sees the first's outcome: its order if it
+//! committed, nothing if it failed (and then runs as a new request). It
+//! never sees the stock its twin took.
 
 use std::collections::BTreeMap;
 
@@ -35,7 +39,7 @@ const MAX_ITEMS: usize = 100;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewOrder {
-    #[serde(deserialize_with = "contract::body::whole")]
+    #[serde(deserialize_with = "contract::fields::id")]
     user_id: i64,
     items: Vec<NewItem>,
 }
@@ -43,12 +47,14 @@ struct NewOrder {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewItem {
-    #[serde(deserialize_with = "contract::body::whole")]
+    #[serde(deserialize_with = "contract::fields::id")]
     product_id: i64,
-    #[serde(deserialize_with = "contract::body::whole")]
+    #[serde(deserialize_with = "contract::fields::whole")]
     quantity: i32,
 }
 
+/// Serializes requests with one key; held until the transaction ends.
+const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 const FIND_BY_KEY: &str = "SELECT request_fingerprint, id FROM orders WHERE idempotency_key = $1";
 const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
 const LOCK_PRODUCTS: &str = "SELECT id, price, stock_quantity FROM products
@@ -89,6 +95,13 @@ async fn handle(req: Request) -> Outcome {
 
     let mut conn = req.db().exclusive().await?;
     let tx = conn.transaction().await?;
+    // The key's lock is held before anything else is read or locked: its
+    // own round trip, since a statement prepared on first use may reach
+    // the server after the ones pipelined beside it, and a product lock
+    // taken before the key's would deadlock with the twin holding the key.
+    if let Some(key) = key {
+        tx.execute(LOCK_KEY, &[&key]).await?;
+    }
     let (earlier, user, locked) = tokio::try_join!(
         async {
             match key {
@@ -104,10 +117,7 @@ async fn handle(req: Request) -> Outcome {
         return replay(req.db(), &earlier, fingerprint).await;
     }
     if !user.try_get::<_, bool>(0).map_err(DbError::from)? {
-        return Err(Problem::invalid_field(
-            "user_id",
-            format!("user {} does not exist", order.user_id),
-        ));
+        return Err(no_such_user(order.user_id));
     }
 
     let mut prices: BTreeMap<i64, Decimal> = BTreeMap::new();
@@ -188,6 +198,10 @@ async fn handle(req: Request) -> Outcome {
                 .await?;
             return replay(req.db(), &earlier, fingerprint).await;
         }
+        // The user was deleted after the check above (users are not locked).
+        Err(error) if error.constraint() == Some("orders_user_id_fkey") => {
+            return Err(no_such_user(order.user_id))
+        }
         Err(error) => return Err(error.into()),
     };
     tx.commit().await?;
@@ -195,6 +209,10 @@ async fn handle(req: Request) -> Outcome {
         .pop()
         .ok_or_else(Problem::internal)?;
     Reply::created(format!("/api/orders/{}", order.id), &order)
+}
+
+fn no_such_user(id: i64) -> Problem {
+    Problem::invalid_field("user_id", format!("user {id} does not exist"))
 }
 
 fn validate(order: &NewOrder) -> Result<(), Problem> {
@@ -253,10 +271,10 @@ async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
     let first: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
     let id: i64 = earlier.try_get(1).map_err(DbError::from)?;
     if first != now {
-        return Err(Problem::invalid_field(
-            "Idempotency-Key",
-            "was already used for a different order",
-        ));
+        return Err(Problem {
+            detail: "the Idempotency-Key header was already used for a different order".into(),
+            ..Problem::invalid_field("Idempotency-Key", "was already used for a different order")
+        });
     }
     let rows = db
         .shared()

@@ -228,14 +228,28 @@ async fn a_retried_post_with_the_same_key_returns_the_first_order() {
         .await
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key header"),
+        "{problem}"
+    );
     assert_eq!(stock(&app, 2).await, 96);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_duplicates_with_one_key_make_one_order() {
     let app = Arc::new(app().await);
+    // The last one in stock: a duplicate that did not wait for its twin
+    // would see none left and answer 409.
+    let last = app
+        .scalar(
+            "INSERT INTO products (name, price, stock_quantity) VALUES ('last', 5, 1) RETURNING id",
+        )
+        .await;
     let body =
-        serde_json::to_vec(&json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 1}]}))
+        serde_json::to_vec(&json!({"user_id": 1, "items": [{"product_id": last, "quantity": 1}]}))
             .unwrap();
     let duplicates: Vec<_> = (0..20)
         .map(|_| {
@@ -249,19 +263,19 @@ async fn concurrent_duplicates_with_one_key_make_one_order() {
                 let response = app
                     .request(http::Method::POST, "/api/orders", &headers, Some(body))
                     .await;
-                (response.status.as_u16(), response.json()["id"].as_i64())
+                (response.status.as_u16(), response.json())
             })
         })
         .collect();
     let mut ids = Vec::new();
     for duplicate in duplicates {
-        let (status, id) = duplicate.await.unwrap();
-        assert_eq!(status, 201);
-        ids.push(id.unwrap());
+        let (status, body) = duplicate.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(stock(&app, 3).await, 49);
+    assert_eq!(stock(&app, last).await, 0);
     assert_eq!(
         app.scalar("SELECT count(*) FROM orders WHERE idempotency_key = 'one-click'")
             .await,
@@ -282,4 +296,85 @@ async fn a_malformed_idempotency_key_is_400() {
     app.request(http::Method::POST, "/api/orders", &headers, Some(body))
         .await
         .problem(400);
+}
+
+#[tokio::test]
+async fn ids_and_quantities_a_float_would_round_are_422() {
+    let app = app().await;
+    let before = stock(&app, 1).await;
+    for (body, field, message) in [
+        (
+            r#"{"user_id": 1, "items": [{"product_id": 1, "quantity": 2.9999999999999999}]}"#,
+            "items[0].quantity",
+            None,
+        ),
+        (
+            r#"{"user_id": 1.0000000000000001, "items": [{"product_id": 1, "quantity": 1}]}"#,
+            "user_id",
+            Some("must be a positive integer"),
+        ),
+        (
+            r#"{"user_id": "1", "items": [{"product_id": 1, "quantity": 1}]}"#,
+            "user_id",
+            Some("must be a positive integer"),
+        ),
+    ] {
+        let problem = app
+            .request(
+                http::Method::POST,
+                "/api/orders",
+                &[("content-type", "application/json")],
+                Some(body.as_bytes().to_vec()),
+            )
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+        if let Some(message) = message {
+            assert_eq!(problem["errors"][0]["message"], message, "{body}");
+        }
+    }
+    assert_eq!(stock(&app, 1).await, before);
+}
+
+/// The user is checked, then deleted while the order waits for a product
+/// lock: the insert finds no user, which is the same 422 as a user who was
+/// never there, not a generic conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deleted_while_their_order_is_placed_is_422() {
+    let app = Arc::new(app().await);
+    let before = stock(&app, 1).await;
+    let user = app
+        .scalar("INSERT INTO users (username, email) VALUES ('leaving', 'leaving@example.com') RETURNING id")
+        .await;
+    let locker = test_support::connect(&app.database_url).await.unwrap();
+    locker
+        .batch_execute("BEGIN; SELECT * FROM products WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap();
+    let placing = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.post(
+                "/api/orders",
+                &json!({"user_id": user, "items": [{"product_id": 1, "quantity": 1}]}),
+            )
+            .await
+        })
+    };
+    // Wait until the order is queued on the product lock, past its user check.
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    while app.scalar(waiting).await == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.sql(&format!("DELETE FROM users WHERE id = {user}"))
+        .await;
+    locker.batch_execute("ROLLBACK").await.unwrap();
+    let problem = placing.await.unwrap().problem(422);
+    assert_eq!(problem["errors"][0]["field"], "user_id");
+    assert_eq!(
+        problem["errors"][0]["message"],
+        format!("user {user} does not exist")
+    );
+    assert_eq!(stock(&app, 1).await, before);
 }

@@ -2,7 +2,7 @@
 //! filtered by `?user_id=` and `?status=`.
 
 use contract::model::{Order, OrderStatus};
-use contract::{handler, Function, Limits, Method, Outcome, Page, Problem, Request};
+use contract::{handler, query, Function, Limits, Method, Outcome, Page, Request};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
@@ -32,15 +32,14 @@ async fn handle(req: Request) -> Outcome {
     let filters: Filters = req.query()?;
     let status = match filters.status.as_deref() {
         None => None,
-        Some(text) => Some(OrderStatus::parse(text).ok_or_else(|| {
-            Problem::bad_request(
-                "`status` must be one of pending, confirmed, shipped, delivered, cancelled",
-            )
-        })?),
+        Some(text) => Some(
+            OrderStatus::parse(text)
+                .ok_or_else(|| query::invalid("status", OrderStatus::EXPECTED))?,
+        ),
     };
     let status = status.map(OrderStatus::as_str);
     if filters.user_id.is_some_and(|id| id < 1) {
-        return Err(Problem::bad_request("`user_id` must be a positive integer"));
+        return Err(query::invalid("user_id", "must be a positive integer"));
     }
     let conn = req.db().shared().await?;
     let rows = conn

@@ -42,3 +42,26 @@ async fn malformed_filters_are_400() {
         .await
         .problem(400);
 }
+
+#[tokio::test]
+async fn a_bad_or_repeated_parameter_is_400_naming_it() {
+    let app = TestApp::start(&[orders_list::FUNCTION]).await;
+    for (query, name) in [
+        ("user_id=abc", "user_id"),
+        ("status=lost", "status"),
+        ("limit=2&limit=3", "limit"),
+        ("offset=1&offset=1", "offset"),
+        ("user_id=1&user_id=1", "user_id"),
+        ("status=pending&status=shipped", "status"),
+    ] {
+        let problem = app.get(&format!("/api/orders?{query}")).await.problem(400);
+        assert_eq!(problem["errors"][0]["field"], name, "{query}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")),
+            "{query}: {problem}"
+        );
+    }
+}

@@ -77,3 +77,25 @@ async fn forbidden_moves_and_bad_bodies() {
         .await
         .problem(404);
 }
+
+#[tokio::test]
+async fn a_status_is_a_string_from_the_list_and_nothing_else() {
+    let app = TestApp::start(&[orders_update::FUNCTION]).await;
+    for status in [
+        json!(5),
+        json!(true),
+        json!(null),
+        json!([]),
+        json!({}),
+        json!({"cancelled": null}),
+        json!("CANCELLED"),
+    ] {
+        let problem = app
+            .patch("/api/orders/1", &json!({ "status": status }))
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], "status", "{status}");
+    }
+    let status = app.sql("SELECT status FROM orders WHERE id = 1").await;
+    assert_eq!(status[0].get::<_, String>(0), "pending");
+}

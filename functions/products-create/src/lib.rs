@@ -21,9 +21,9 @@ struct NewProduct {
     name: String,
     #[serde(default)]
     description: Option<String>,
-    #[serde(deserialize_with = "contract::money::deserialize")]
+    #[serde(deserialize_with = "contract::fields::amount")]
     price: Decimal,
-    #[serde(deserialize_with = "contract::body::whole")]
+    #[serde(deserialize_with = "contract::fields::whole")]
     stock_quantity: i32,
 }
 
@@ -49,7 +49,7 @@ async fn handle(req: Request) -> Outcome {
         );
     rules.finish()?;
 
-    let conn = req.db().shared().await?;
+    let conn = req.db().exclusive().await?;
     let params: [&(dyn contract::db::ToSql + Sync); 4] = [
         &product.name,
         &product.description,

@@ -100,3 +100,53 @@ async fn a_whole_float_is_an_integer() {
         .json();
     assert_eq!(product["stock_quantity"], 7);
 }
+
+/// Each of these used to be rounded by a binary float before any rule saw
+/// it, and stored as a different amount.
+#[tokio::test]
+async fn amounts_a_float_would_round_are_422_not_rounded() {
+    let app = TestApp::start(&[products_create::FUNCTION]).await;
+    for price in ["19.999999999999999", "1e-400", "99999999.99000001", "0.001"] {
+        let body = format!(r#"{{"name": "x", "price": {price}, "stock_quantity": 1}}"#);
+        let problem = app
+            .request(
+                http::Method::POST,
+                "/api/products",
+                &[("content-type", "application/json")],
+                Some(body.into_bytes()),
+            )
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], "price", "{price}: {problem}");
+    }
+    let body = br#"{"name": "x", "price": 1, "stock_quantity": 2.9999999999999999}"#;
+    let problem = app
+        .request(
+            http::Method::POST,
+            "/api/products",
+            &[("content-type", "application/json")],
+            Some(body.to_vec()),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "stock_quantity");
+    assert_eq!(app.scalar("SELECT count(*) FROM products").await, 3);
+    // Exponents and trailing zeros that are exact stay fine.
+    let product = app
+        .request(
+            http::Method::POST,
+            "/api/products",
+            &[("content-type", "application/json")],
+            Some(br#"{"name": "x", "price": 1.50e1, "stock_quantity": 2.000}"#.to_vec()),
+        )
+        .await
+        .assert_status(201)
+        .json();
+    assert_eq!(
+        (
+            product["price"].as_f64(),
+            product["stock_quantity"].as_i64()
+        ),
+        (Some(15.0), Some(2))
+    );
+}

@@ -3,7 +3,7 @@
 //! case-insensitive).
 
 use contract::model::{all, Product};
-use contract::{handler, Decimal, Function, Limits, Method, Outcome, Page, Problem, Request};
+use contract::{handler, query, Decimal, Function, Limits, Method, Outcome, Page, Request};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
@@ -17,9 +17,9 @@ pub const FUNCTION: Function = Function {
 #[derive(Deserialize)]
 struct Filters {
     in_stock: Option<bool>,
-    #[serde(default, deserialize_with = "contract::money::deserialize_option")]
+    #[serde(default, deserialize_with = "contract::money::from_query")]
     min_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "contract::money::deserialize_option")]
+    #[serde(default, deserialize_with = "contract::money::from_query")]
     max_price: Option<Decimal>,
     q: Option<String>,
 }
@@ -42,8 +42,9 @@ async fn handle(req: Request) -> Outcome {
         .as_deref()
         .is_some_and(|q| q.contains('\0') || q.chars().count() > 200)
     {
-        return Err(Problem::bad_request(
-            "`q` must be at most 200 characters, without NUL",
+        return Err(query::invalid(
+            "q",
+            "must be at most 200 characters, without NUL",
         ));
     }
     let conn = req.db().shared().await?;

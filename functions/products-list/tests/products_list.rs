@@ -96,3 +96,20 @@ async fn malformed_filters_are_400() {
         .await
         .problem(400);
 }
+
+#[tokio::test]
+async fn a_bad_or_repeated_filter_is_400_naming_it() {
+    let app = TestApp::start(&[products_list::FUNCTION]).await;
+    for (query, name) in [
+        ("in_stock=yes", "in_stock"),
+        ("in_stock=true&in_stock=true", "in_stock"),
+        ("min_price=cheap", "min_price"),
+        ("q=a&q=b", "q"),
+    ] {
+        let problem = app
+            .get(&format!("/api/products?{query}"))
+            .await
+            .problem(400);
+        assert_eq!(problem["errors"][0]["field"], name, "{query}: {problem}");
+    }
+}

@@ -2,7 +2,7 @@
 //! price and stock_quantity; fields left out keep their value, and
 //! `"description": null` clears it.
 
-use contract::body::nullable;
+use contract::fields::nullable;
 use contract::model::Product;
 use contract::{
     handler, Decimal, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request,
@@ -25,9 +25,9 @@ struct Changes {
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "contract::money::deserialize_option")]
+    #[serde(default, deserialize_with = "contract::fields::amount_option")]
     price: Option<Decimal>,
-    #[serde(default, deserialize_with = "contract::body::whole_option")]
+    #[serde(default, deserialize_with = "contract::fields::whole_option")]
     stock_quantity: Option<i32>,
 }
 
@@ -73,7 +73,7 @@ async fn handle(req: Request) -> Outcome {
     }
     rules.finish()?;
 
-    let conn = req.db().shared().await?;
+    let conn = req.db().exclusive().await?;
     let params: [&(dyn contract::db::ToSql + Sync); 6] = [
         &id,
         &name,

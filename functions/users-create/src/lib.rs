@@ -31,7 +31,7 @@ async fn handle(req: Request) -> Outcome {
         .email("email", &user.email);
     rules.finish()?;
 
-    let conn = req.db().shared().await?;
+    let conn = req.db().exclusive().await?;
     let row = conn
         .query_one(INSERT, &[&user.username, &user.email])
         .await

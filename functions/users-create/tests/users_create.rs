@@ -132,3 +132,39 @@ async fn hostile_input_is_stored_verbatim() {
     assert_eq!(rows[0].get::<_, String>(1), email);
     assert_eq!(app.scalar("SELECT count(*) FROM users").await, 4);
 }
+
+#[tokio::test]
+async fn an_email_is_taken_whatever_its_case() {
+    let app = app().await;
+    let problem = app
+        .post(
+            "/api/users",
+            &json!({"username": "johnny", "email": "John@EXAMPLE.com"}),
+        )
+        .await
+        .problem(409);
+    assert_eq!(problem["errors"][0]["field"], "email");
+    assert_eq!(app.scalar("SELECT count(*) FROM users").await, 3);
+}
+
+#[tokio::test]
+async fn only_plausible_addresses_are_emails() {
+    let app = app().await;
+    for email in [
+        "a@b@example.com",
+        "\"quoted\"@example.com",
+        "Name <name@example.com>",
+        "<name@example.com>",
+        "name@example",
+        "name @example.com",
+    ] {
+        let problem = app
+            .post(
+                "/api/users",
+                &json!({"username": "someone", "email": email}),
+            )
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], "email", "{email}");
+    }
+}

@@ -17,7 +17,7 @@ async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let deleted = req
         .db()
-        .shared()
+        .exclusive()
         .await?
         .execute(DELETE, &[&id])
         .await

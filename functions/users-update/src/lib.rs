@@ -1,7 +1,7 @@
 //! `PUT` / `PATCH /api/users/{id}`: change the username and/or the email;
 //! fields left out keep their value.
 
-use contract::body::nullable;
+use contract::fields::nullable;
 use contract::model::User;
 use contract::{
     handler, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator,
@@ -58,7 +58,7 @@ async fn handle(req: Request) -> Outcome {
     }
     rules.finish()?;
 
-    let conn = req.db().shared().await?;
+    let conn = req.db().exclusive().await?;
     let row = conn
         .query_opt(UPDATE, &[&id, &username, &email])
         .await
