@@ -12,7 +12,7 @@ use http::StatusCode;
 use crate::config::Secret;
 
 /// The keys and what they guard; empty keys guard nothing.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ApiKeys {
     keys: Vec<Secret>,
     protect_reads: bool,
@@ -26,6 +26,15 @@ impl ApiKeys {
             protect_reads,
             exempt,
         }
+    }
+
+    /// The keys `settings` configure.
+    pub fn from_settings(settings: &crate::config::Settings) -> ApiKeys {
+        ApiKeys::new(
+            settings.api_keys.clone(),
+            settings.api_keys_read,
+            settings.api_keys_exempt.clone(),
+        )
     }
 
     /// Whether a call of `function` with `method` needs a key.

@@ -298,14 +298,16 @@ impl Settings {
         }
     }
 
-    /// The settings of worker `index` of `workers`: the pool is divided
-    /// among them, so that together they hold what `POOL_SIZE` allows.
+    /// The settings of worker `index` of `workers`: the pool and the
+    /// connection cap are divided among them, so that together they hold
+    /// what `POOL_SIZE` and `MAX_CONNECTIONS` allow.
     pub fn for_worker(&self, workers: usize) -> Settings {
         let workers = workers.max(1) as u32;
         let mut worker = self.clone();
         worker.workers = 0;
         worker.reuse_port = workers > 1;
         worker.shared_connections = (self.shared_connections / workers).max(1);
+        worker.max_connections = (self.max_connections / workers as usize).max(1);
         worker.pool_size = (self.pool_size / workers).max(worker.shared_connections + 1);
         worker
     }

@@ -24,14 +24,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use contract::db::DbSource;
 use contract::{Db, DbError, Function, RouteInfo, ServiceInfo};
-use http_body_util::Full;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::auth::ApiKeys;
 use crate::config::Settings;
 use crate::guard::Guard;
 use crate::metrics::{Metrics, MetricsError};
@@ -39,7 +38,7 @@ use crate::pool::{Database, PoolOptions};
 use crate::router::{Router, RouterError};
 use crate::schema::SchemaError;
 use crate::server::{ConnectionLimits, Handler};
-use crate::service::{App, Response};
+use crate::service::{App, MetricsEndpoint, Response};
 
 pub const SERVICE_NAME: &str = "shop-api";
 
@@ -133,10 +132,11 @@ pub async fn start(
 
     let mut routes: Vec<RouteInfo> = Vec::new();
     for guard in &guards {
-        for method in guard.function.methods {
+        let methods = router::allow_header(guard.function.methods.iter().copied());
+        for method in methods.split(", ") {
             routes.push(RouteInfo {
                 function: guard.function.name.into(),
-                method: method.as_str().into(),
+                method: method.into(),
                 path: guard.function.path.into(),
                 timeout_ms: guard.limits.timeout.as_millis() as u64,
                 concurrency: guard.limits.concurrency,
@@ -144,7 +144,7 @@ pub async fn start(
             });
             tracing::info!(
                 function = guard.function.name,
-                method = method.as_str(),
+                method,
                 path = guard.function.path,
                 timeout_ms = guard.limits.timeout.as_millis() as u64,
                 concurrency = guard.limits.concurrency,
@@ -155,14 +155,16 @@ pub async fn start(
     }
     let metrics_on_main = settings.metrics_addr.is_none();
     if metrics_on_main {
-        routes.push(RouteInfo {
-            function: "metrics".into(),
-            method: "GET".into(),
-            path: "/metrics".into(),
-            timeout_ms: 0,
-            concurrency: 0,
-            db_connections: 0,
-        });
+        for method in ["GET", "HEAD"] {
+            routes.push(RouteInfo {
+                function: "metrics".into(),
+                method: method.into(),
+                path: "/metrics".into(),
+                timeout_ms: 0,
+                concurrency: 0,
+                db_connections: 0,
+            });
+        }
     }
     let service = Arc::new(ServiceInfo {
         service: SERVICE_NAME.into(),
@@ -186,6 +188,7 @@ pub async fn start(
         None => None,
     };
 
+    let api_keys = ApiKeys::from_settings(&settings);
     let app = Arc::new(App::new(
         router,
         guards,
@@ -202,7 +205,11 @@ pub async fn start(
         wait_for(stopped.clone()),
     ))];
     if let Some(listener) = metrics_listener {
-        let exporter = Arc::new(MetricsOnly { metrics, database });
+        let exporter = Arc::new(MetricsOnly(MetricsEndpoint {
+            metrics,
+            database,
+            api_keys,
+        }));
         tasks.push(tokio::spawn(server::serve(
             listener,
             exporter,
@@ -224,9 +231,20 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// A listener on `addr`; with `reuse_port`, one of several workers' sockets
-/// on the same port, among which the kernel spreads connections.
-async fn bind(addr: &str, reuse_port: bool) -> Result<TcpListener, StartError> {
+/// Binds `addr` without `SO_REUSEPORT` and lets go at once: fails with
+/// "address in use" while any process listens there, and resolves port 0
+/// to a free port. Run before the workers bind it together.
+pub async fn claim_port(addr: &str) -> Result<SocketAddr, StartError> {
+    let socket = socket_for(addr, false).await?;
+    socket.local_addr().map_err(|source| StartError::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
+}
+
+/// A bound socket for `addr`, sharing the port with the other workers'
+/// when `reuse_port`.
+async fn socket_for(addr: &str, reuse_port: bool) -> Result<tokio::net::TcpSocket, StartError> {
     let failed = |source| StartError::Bind {
         addr: addr.to_owned(),
         source,
@@ -252,7 +270,17 @@ async fn bind(addr: &str, reuse_port: bool) -> Result<TcpListener, StartError> {
         socket.set_reuseport(true).map_err(failed)?;
     }
     socket.bind(resolved).map_err(failed)?;
-    socket.listen(4096).map_err(failed)
+    Ok(socket)
+}
+
+/// A listener on `addr`; with `reuse_port`, one of several workers' sockets
+/// on the same port, among which the kernel spreads connections.
+async fn bind(addr: &str, reuse_port: bool) -> Result<TcpListener, StartError> {
+    let socket = socket_for(addr, reuse_port).await?;
+    socket.listen(4096).map_err(|source| StartError::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
 }
 
 fn local_addr(listener: &TcpListener, name: &str) -> Result<SocketAddr, StartError> {
@@ -296,30 +324,16 @@ pub(crate) fn glob_match(glob: &str, name: &str) -> bool {
 }
 
 /// The metrics listener when `METRICS_ADDR` moves it off the main one.
-struct MetricsOnly {
-    metrics: Metrics,
-    database: Arc<Database>,
-}
+struct MetricsOnly(MetricsEndpoint);
 
 impl Handler for MetricsOnly {
     async fn handle(self: Arc<Self>, request: http::Request<hyper::body::Incoming>) -> Response {
-        let mut response = if request.uri().path() == "/metrics" {
-            let body = Bytes::from(self.metrics.scrape(&self.database));
-            let mut response = http::Response::new(Full::new(body));
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static(metrics::CONTENT_TYPE),
-            );
-            response
+        let outcome = if request.uri().path() == "/metrics" {
+            self.0.answer(&request)
         } else {
-            http::Response::new(Full::new(Bytes::from_static(
-                b"only /metrics is served here\n",
-            )))
+            Err(contract::Problem::not_found("only /metrics is served here"))
         };
-        if request.uri().path() != "/metrics" {
-            *response.status_mut() = http::StatusCode::NOT_FOUND;
-        }
-        response
+        service::render(outcome)
     }
 }
 

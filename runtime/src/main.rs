@@ -3,7 +3,9 @@
 //! With no `DATABASE_URL` it starts a local PostgreSQL from the installed
 //! binaries (data in `EMBEDDED_PG_DIR`, `.data/postgres` by default) and
 //! stops it on exit. `runtime healthcheck` probes a running instance's
-//! `/health`, for container health checks without curl.
+//! `/health`, for container health checks without curl; `runtime routes
+//! [--format json]` prints the registry's routes, from which the split
+//! deployments' routing is generated.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,10 +17,13 @@ use runtime::embedded::{ensure_database, EmbeddedOptions, EmbeddedPostgres};
 use runtime::registry::FUNCTIONS;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        return healthcheck();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("healthcheck") => return healthcheck(),
+        Some("routes") => return routes(&args[1..]),
+        _ => {}
     }
-    let settings = match Settings::from_env() {
+    let mut settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("configuration error: {error}");
@@ -29,6 +34,33 @@ fn main() -> ExitCode {
     // Panics go to the log like everything else, inside the request's span
     // so the line carries the request id; the guard adds the function.
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
+
+    let control = if settings.workers == 0 {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let control = match control {
+        Ok(control) => control,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    // From the first instant: as PID 1 in a container, a signal with no
+    // handler does nothing, and `docker stop` would end in SIGKILL.
+    let mut signals = match control.block_on(async { Signals::listen() }) {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for signals");
+            return ExitCode::FAILURE;
+        }
+    };
+    limit_connections(&mut settings);
 
     let mut embedded = None;
     let database_url = match settings.database_url.as_ref() {
@@ -59,7 +91,13 @@ fn main() -> ExitCode {
         }
     };
 
-    let outcome = serve(settings, &database_url, embedded.as_ref());
+    let outcome = serve(
+        &control,
+        &mut signals,
+        settings,
+        &database_url,
+        embedded.as_ref(),
+    );
     drop(embedded);
     match outcome {
         Ok(()) => {
@@ -73,26 +111,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// Serves until SIGTERM or Ctrl-C: on one multi-threaded tokio runtime, or
-/// (`WORKERS=N`) on N single-threaded ones sharing the port, each with its
-/// own share of the pool, so a request and its database connection stay on
-/// one core.
+/// Raises the open-file limit and keeps `MAX_CONNECTIONS` under it, with
+/// room for the pool's connections and the process's own descriptors: past
+/// the limit, accept fails and so does every new database connection.
+fn limit_connections(settings: &mut Settings) {
+    let limit = match runtime::server::raise_fd_limit() {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read or raise the open-file limit");
+            return;
+        }
+    };
+    let room = limit
+        .saturating_sub(u64::from(settings.pool_size))
+        .saturating_sub(runtime::server::RESERVED_FDS)
+        .max(1);
+    if settings.max_connections as u64 > room {
+        tracing::warn!(
+            max_connections = settings.max_connections,
+            open_file_limit = limit,
+            using = room,
+            "MAX_CONNECTIONS is above what the open-file limit leaves after the pool; lowered"
+        );
+        settings.max_connections = room as usize;
+    }
+}
+
+/// Serves until SIGTERM, SIGHUP or Ctrl-C: on one multi-threaded tokio
+/// runtime, or (`WORKERS=N`) on N single-threaded ones sharing the port,
+/// each with its own share of the pool, so a request and its database
+/// connection stay on one core. A signal during start-up stops it there.
 fn serve(
-    settings: Settings,
+    control: &tokio::runtime::Runtime,
+    signals: &mut Signals,
+    mut settings: Settings,
     database_url: &str,
     embedded: Option<&EmbeddedPostgres>,
 ) -> Result<(), String> {
     let workers = settings.workers;
-    let control = if workers == 0 {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    }
-    .map_err(|error| format!("cannot start the async runtime: {error}"))?;
     if let Some(cluster) = embedded {
         control
             .block_on(ensure_database(&cluster.url("postgres"), "shop"))
@@ -100,18 +156,42 @@ fn serve(
     }
     if workers == 0 {
         return control.block_on(async {
-            let running = runtime::start(settings, database_url, FUNCTIONS)
-                .await
-                .map_err(|error| error.to_string())?;
-            shutdown_signal().await;
-            tracing::info!("shutting down: no new connections, finishing requests in flight");
+            let running = tokio::select! {
+                running = runtime::start(settings, database_url, FUNCTIONS) => {
+                    running.map_err(|error| error.to_string())?
+                }
+                signal = signals.recv() => {
+                    tracing::info!(signal, "stopped while starting");
+                    return Ok(());
+                }
+            };
+            let signal = signals.recv().await;
+            tracing::info!(
+                signal,
+                "shutting down: no new connections, finishing requests in flight"
+            );
             running.shutdown().await;
             Ok(())
         });
     }
 
+    // The workers' sockets share the port (SO_REUSEPORT), which would let
+    // a second copy of the service join them and take half the requests.
+    // Claiming the port first without that option fails while anyone
+    // listens there, and settles `PORT=0` to one port for every worker.
+    let claimed = control
+        .block_on(runtime::claim_port(&settings.listen_addr()))
+        .map_err(|error| error.to_string())?;
+    settings.port = claimed.port();
+    if let Some(metrics_addr) = settings.metrics_addr {
+        let claimed = control
+            .block_on(runtime::claim_port(&metrics_addr.to_string()))
+            .map_err(|error| error.to_string())?;
+        settings.metrics_addr = Some(claimed);
+    }
+
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (started, starts) = std::sync::mpsc::channel::<Result<(), String>>();
+    let (started, mut starts) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
     let threads: Vec<_> = (0..workers)
         .map(|index| {
             let settings = settings.for_worker(workers);
@@ -132,7 +212,11 @@ fn serve(
                         }
                     };
                     worker.block_on(async {
-                        match runtime::start(settings, &database_url, FUNCTIONS).await {
+                        let running = tokio::select! {
+                            running = runtime::start(settings, &database_url, FUNCTIONS) => running,
+                            _ = stopped.wait_for(|stop| *stop) => return,
+                        };
+                        match running {
                             Ok(running) => {
                                 let _ = started.send(Ok(()));
                                 let _ = stopped.wait_for(|stop| *stop).await;
@@ -148,27 +232,62 @@ fn serve(
         })
         .collect::<Result<_, _>>()?;
     drop(started);
-    let mut failure = None;
-    for _ in 0..workers {
-        match starts.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => failure = Some(error),
-            Err(_) => failure = Some("a worker died while starting".to_owned()),
+    let failure = control.block_on(async {
+        for _ in 0..workers {
+            tokio::select! {
+                start = starts.recv() => match start {
+                    Some(Ok(())) => {}
+                    Some(Err(error)) => return Some(error),
+                    None => return Some("a worker died while starting".to_owned()),
+                },
+                signal = signals.recv() => {
+                    tracing::info!(signal, "stopped while starting");
+                    return None;
+                }
+            }
         }
-        if failure.is_some() {
-            break;
-        }
-    }
-    if failure.is_none() {
         tracing::info!(workers, "all workers serving");
-        control.block_on(shutdown_signal());
-        tracing::info!("shutting down: no new connections, finishing requests in flight");
-    }
+        let signal = signals.recv().await;
+        tracing::info!(
+            signal,
+            "shutting down: no new connections, finishing requests in flight"
+        );
+        None
+    });
     let _ = stop.send(true);
     for thread in threads {
         let _ = thread.join();
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// The signals that stop the service: SIGTERM (orchestrators), SIGINT
+/// (Ctrl-C) and SIGHUP (the terminal closed), each with a drain.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers; must run inside a tokio runtime.
+    fn listen() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The name of the next signal received.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.hangup.recv() => "SIGHUP",
+        }
+    }
 }
 
 fn init_tracing(settings: &Settings) {
@@ -186,22 +305,6 @@ fn init_tracing(settings: &Settings) {
     match settings.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the service");
-            let _ = ctrl_c.await;
-        }
     }
 }
 
@@ -233,4 +336,69 @@ fn healthcheck() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// One route of the registry, as `runtime routes --format json` prints it.
+#[derive(serde::Serialize)]
+struct RouteLine {
+    function: &'static str,
+    methods: Vec<&'static str>,
+    path: &'static str,
+}
+
+/// Prints every route the binary can serve: one `METHODS PATH FUNCTION` line
+/// each, or (`--format json`) a JSON array. HEAD is listed wherever GET is,
+/// because the runtime answers it; `/metrics` belongs to the runtime itself.
+fn routes(args: &[String]) -> ExitCode {
+    let json = match args {
+        [] => false,
+        [flag, format] if flag == "--format" && format == "json" => true,
+        [flag, format] if flag == "--format" && format == "text" => false,
+        _ => {
+            eprintln!("usage: runtime routes [--format text|json]");
+            return ExitCode::from(2);
+        }
+    };
+    let with_head = |methods: &[contract::Method]| {
+        let mut names = Vec::new();
+        for method in methods {
+            names.push(method.as_str());
+            if *method == contract::Method::Get {
+                names.push("HEAD");
+            }
+        }
+        names
+    };
+    let mut lines: Vec<RouteLine> = FUNCTIONS
+        .iter()
+        .map(|function| RouteLine {
+            function: function.name,
+            methods: with_head(function.methods),
+            path: function.path,
+        })
+        .collect();
+    lines.push(RouteLine {
+        function: "metrics",
+        methods: vec!["GET", "HEAD"],
+        path: "/metrics",
+    });
+    if json {
+        match serde_json::to_string_pretty(&lines) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("cannot print the routes: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        for line in &lines {
+            println!(
+                "{:<20} {:<28} {}",
+                line.methods.join(","),
+                line.path,
+                line.function
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }

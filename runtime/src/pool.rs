@@ -27,6 +27,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// the session settings the runtime relies on.
 pub struct Manager {
     inner: PostgresConnectionManager<MakeRustlsConnect>,
+    /// For cancel requests, which open a connection of their own.
+    tls: MakeRustlsConnect,
     statement_timeout: Duration,
 }
 
@@ -51,8 +53,27 @@ impl ManageConnection for Manager {
         conn.client().simple_query("").await.map(|_| ())
     }
 
+    /// Called by bb8 as a connection comes back. A connection whose request
+    /// was dropped mid-statement (504, client gone) may still be running or
+    /// waiting on a lock for it: lending it out would make the next request
+    /// wait behind that. Cancel the statement and let bb8 close and replace
+    /// the connection.
     fn has_broken(&self, conn: &mut PgConn) -> bool {
-        conn.is_closed()
+        if conn.is_closed() {
+            return true;
+        }
+        if !conn.abandoned() {
+            return false;
+        }
+        metrics::counter!("db_connections_abandoned_total").increment(1);
+        let token = conn.client().cancel_token();
+        let tls = self.tls.clone();
+        tokio::spawn(async move {
+            if let Err(error) = token.cancel_query(tls).await {
+                tracing::warn!(error = %contract::db::describe(&error), "cancelling an abandoned statement failed");
+            }
+        });
+        true
     }
 }
 
@@ -106,7 +127,8 @@ impl Database {
         }
         let tls = tls_connector(options.ca_file.as_deref())?;
         let manager = Manager {
-            inner: PostgresConnectionManager::new(config, tls),
+            inner: PostgresConnectionManager::new(config, tls.clone()),
+            tls,
             statement_timeout: options.statement_timeout,
         };
         let pool = bb8::Pool::builder()

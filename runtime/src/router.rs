@@ -31,6 +31,19 @@ struct Route {
     allow: String,
 }
 
+/// The `Allow` value for `methods`: HEAD follows GET, since it is served
+/// wherever GET is.
+pub fn allow_header(methods: impl Iterator<Item = Method>) -> String {
+    let mut names = Vec::new();
+    for method in methods {
+        names.push(method.as_str());
+        if method == Method::Get {
+            names.push("HEAD");
+        }
+    }
+    names.join(", ")
+}
+
 /// The outcome of matching one request.
 pub enum Match<'a> {
     Found { function: usize, params: Params },
@@ -84,12 +97,7 @@ impl Router {
         }
         for route in &mut routes {
             route.methods.sort_by_key(|(method, _)| *method);
-            route.allow = route
-                .methods
-                .iter()
-                .map(|(method, _)| method.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
+            route.allow = allow_header(route.methods.iter().map(|(method, _)| *method));
         }
         Ok(Router { tree, routes })
     }
@@ -193,7 +201,7 @@ mod tests {
     #[test]
     fn wrong_method_lists_the_right_ones() {
         match router().find(&http::Method::DELETE, "/api/users/1") {
-            Match::MethodNotAllowed { allow } => assert_eq!(allow, "GET, PUT, PATCH"),
+            Match::MethodNotAllowed { allow } => assert_eq!(allow, "GET, HEAD, PUT, PATCH"),
             _ => panic!("expected 405"),
         }
         assert!(matches!(

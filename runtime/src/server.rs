@@ -1,6 +1,12 @@
 //! The listener: accept connections under a cap, serve HTTP/1.1 (and h2)
 //! with hyper, and stop gracefully: stop accepting, let in-flight requests
 //! finish within the grace period, then close what is left.
+//!
+//! A connection holds a slot from accept to close, so every way a client
+//! can hold one open has a time limit: until its first bytes arrive (here,
+//! since hyper's protocol detection would wait forever), until its request
+//! head is complete and while it idles between requests (hyper's
+//! `header_read_timeout`), and while its body trickles in (the service).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,8 +17,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::service::{App, Response};
 
@@ -65,6 +72,7 @@ pub async fn serve<H: Handler>(
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
 
     loop {
@@ -79,11 +87,14 @@ pub async fn serve<H: Handler>(
         };
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    backoff.succeeded();
+                    accepted
+                }
                 Err(error) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // EMFILE and friends: back off instead of spinning,
+                    // and say so without a line per attempt.
+                    backoff.failed(&error).await;
                     continue;
                 }
             },
@@ -95,12 +106,19 @@ pub async fn serve<H: Handler>(
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_bytes_within = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            if !first_bytes(&stream, first_bytes_within).await {
+                metrics::counter!("http_connections_closed_silent_total").increment(1);
+                drop(slot);
+                return;
+            }
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection ended with an error");
             }
             drop(slot);
@@ -114,4 +132,97 @@ pub async fn serve<H: Handler>(
             tracing::warn!(grace_ms = limits.shutdown_grace.as_millis() as u64, "grace period over; closing the remaining connections");
         }
     }
+}
+
+/// Waits for a new connection's first bytes, for at most `within`: true
+/// once they are there and hyper can tell HTTP/1 from h2 without waiting,
+/// false when the client sent nothing, closed, or stalled inside the h2
+/// preface. hyper's own header timeout starts only after this.
+async fn first_bytes(stream: &TcpStream, within: Duration) -> bool {
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let deadline = Instant::now() + within;
+    let mut seen = [0u8; H2_PREFACE.len()];
+    loop {
+        // `peek` waits for data and leaves it for hyper to read.
+        match tokio::time::timeout_at(deadline, stream.peek(&mut seen)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return false,
+            Ok(Ok(n)) if n == seen.len() || seen[..n] != H2_PREFACE[..n] => return true,
+            // Part of the h2 preface: hyper would wait for the rest with no
+            // limit, so wait here, within the deadline. (Peeked bytes stay
+            // readable, so give the client a moment rather than spin.)
+            Ok(Ok(_)) => {
+                let pause = tokio::time::sleep(Duration::from_millis(5));
+                if tokio::time::timeout_at(deadline, pause).await.is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// How the accept loop waits after a failed accept (out of file
+/// descriptors, most often): 10 ms doubling to 1 s, reset by a success,
+/// with one warning per second at most.
+#[derive(Default)]
+struct AcceptBackoff {
+    delay: Option<Duration>,
+    last_warning: Option<Instant>,
+    suppressed: u64,
+}
+
+impl AcceptBackoff {
+    fn succeeded(&mut self) {
+        self.delay = None;
+    }
+
+    async fn failed(&mut self, error: &std::io::Error) {
+        metrics::counter!("http_accept_errors_total").increment(1);
+        let now = Instant::now();
+        if self
+            .last_warning
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
+        {
+            tracing::warn!(%error, suppressed = self.suppressed, "accept failed; backing off");
+            self.last_warning = Some(now);
+            self.suppressed = 0;
+        } else {
+            self.suppressed += 1;
+        }
+        let delay = self.delay.map_or(Duration::from_millis(10), |d| {
+            (d * 2).min(Duration::from_secs(1))
+        });
+        self.delay = Some(delay);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Descriptors kept free beside client connections and database
+/// connections: listeners, the runtime's own eventfds and pipes, the
+/// embedded PostgreSQL's pipes, files read at start.
+pub const RESERVED_FDS: u64 = 64;
+
+/// Raises this process's soft limit on open files to its hard limit (the
+/// soft default, often 1024, would cap connections far below what the
+/// machine allows) and returns the limit now in force.
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        limit = raised;
+    }
+    Ok(limit.rlim_cur)
 }

@@ -38,7 +38,7 @@ pub struct App {
     pub service: Arc<ServiceInfo>,
     pub database: Arc<Database>,
     /// Set when `/metrics` is served on the main listener.
-    pub metrics: Option<Metrics>,
+    pub metrics: Option<MetricsEndpoint>,
     api_keys: ApiKeys,
     unmatched: RouteMetrics,
     metrics_route: RouteMetrics,
@@ -54,11 +54,12 @@ impl App {
         database: Arc<Database>,
         metrics: Option<Metrics>,
     ) -> App {
-        let api_keys = ApiKeys::new(
-            settings.api_keys.clone(),
-            settings.api_keys_read,
-            settings.api_keys_exempt.clone(),
-        );
+        let api_keys = ApiKeys::from_settings(&settings);
+        let metrics = metrics.map(|metrics| MetricsEndpoint {
+            metrics,
+            database: database.clone(),
+            api_keys: api_keys.clone(),
+        });
         App {
             api_keys,
             router,
@@ -136,24 +137,7 @@ impl App {
         let path = request.uri().path();
         if path == "/metrics" {
             if let Some(metrics) = &self.metrics {
-                let method = Method::from_http(request.method());
-                let allowed = match self.api_keys.required(method, "metrics") {
-                    true => self.api_keys.check(request.headers().get(AUTHORIZATION)),
-                    false => Ok(()),
-                };
-                let outcome = if let Err(problem) = allowed {
-                    Err(problem)
-                } else if request.method() == http::Method::GET {
-                    Ok(Reply {
-                        status: StatusCode::OK,
-                        content_type: Some(crate::metrics::CONTENT_TYPE),
-                        body: Bytes::from(metrics.scrape(&self.database)),
-                        headers: Vec::new(),
-                    })
-                } else {
-                    Err(method_not_allowed("GET"))
-                };
-                return ("/metrics", None, outcome);
+                return ("/metrics", None, metrics.answer(&request));
             }
         }
         let (function, params) = match self.router.find(request.method(), path) {
@@ -228,6 +212,33 @@ impl App {
     }
 }
 
+/// `/metrics`, on the main listener or on `METRICS_ADDR`'s: one rule for
+/// both, so moving it to a listener of its own changes where it is served,
+/// never who may read it.
+pub struct MetricsEndpoint {
+    pub metrics: Metrics,
+    pub database: Arc<Database>,
+    pub api_keys: ApiKeys,
+}
+
+impl MetricsEndpoint {
+    pub fn answer<B>(&self, request: &http::Request<B>) -> Outcome {
+        let method = request.method();
+        if method != http::Method::GET && method != http::Method::HEAD {
+            return Err(method_not_allowed("GET, HEAD"));
+        }
+        if self.api_keys.required(Some(Method::Get), "metrics") {
+            self.api_keys.check(request.headers().get(AUTHORIZATION))?;
+        }
+        Ok(Reply {
+            status: StatusCode::OK,
+            content_type: Some(crate::metrics::CONTENT_TYPE),
+            body: Bytes::from(self.metrics.scrape(&self.database)),
+            headers: Vec::new(),
+        })
+    }
+}
+
 fn method_not_allowed(allow: &str) -> Problem {
     Problem {
         allow: Some(allow.to_owned()),
@@ -246,7 +257,7 @@ fn truncate(text: &str, max: usize) -> &str {
 }
 
 /// The HTTP response for an outcome.
-fn render(outcome: Outcome) -> Response {
+pub(crate) fn render(outcome: Outcome) -> Response {
     match outcome {
         Ok(reply) => {
             let mut response = http::Response::new(Full::new(reply.body));

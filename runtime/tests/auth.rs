@@ -87,3 +87,34 @@ async fn api_keys_read_closes_reads_but_not_probes() {
         .await;
     response.assert_status(200);
 }
+
+/// `METRICS_ADDR` moves `/metrics` to a listener of its own, with the same
+/// rule as on the main port: a key when reads need one, GET or HEAD only.
+#[tokio::test]
+async fn the_metrics_listener_asks_for_the_same_key() {
+    let app = TestApp::start_with(&[users_get::FUNCTION], |s| {
+        s.api_keys = vec![Secret::new("s3cret-key".into())];
+        s.api_keys_read = true;
+        s.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let metrics_addr = app.running.as_ref().unwrap().metrics_addr.unwrap();
+    let ask = |request: &'static str| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(metrics_addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+    let anonymous = ask("GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n").await;
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+    let keyed = ask("GET /metrics HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer s3cret-key\r\nConnection: close\r\n\r\n").await;
+    assert!(keyed.starts_with("HTTP/1.1 200"), "{keyed}");
+    let delete = ask("DELETE /metrics HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer s3cret-key\r\nConnection: close\r\n\r\n").await;
+    assert!(delete.starts_with("HTTP/1.1 405"), "{delete}");
+    assert!(
+        delete.to_ascii_lowercase().contains("allow: get, head"),
+        "{delete}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The `runtime` binary as an operator runs it: several workers on one
-//! port, SIGTERM under load, and the `healthcheck` subcommand.
+//! port, SIGTERM under load, the `healthcheck` subcommand, a second copy on
+//! a taken port, and signals while it waits for the database.
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,27 +31,8 @@ async fn get(port: u16, path: &str) -> Option<String> {
 async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
     let database_url = test_support::fresh_database().await;
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
-        .env("DATABASE_URL", &database_url)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("WORKERS", "2")
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("starting the runtime binary");
-
-    let started = Instant::now();
-    while get(port, "/health")
-        .await
-        .is_none_or(|a| !a.starts_with("HTTP/1.1 200"))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the binary did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut child = spawn_runtime(&database_url, port);
+    wait_healthy(port).await;
     let probe = Command::new(env!("CARGO_BIN_EXE_runtime"))
         .arg("healthcheck")
         .env("PORT", port.to_string())
@@ -75,21 +57,8 @@ async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // SAFETY: signalling our own child by its pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(15),
-            "still running after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    signal(&child, libc::SIGTERM);
+    let status = exit_within(&mut child, Duration::from_secs(15)).await;
     running.store(false, Ordering::Relaxed);
     assert!(status.success(), "exit status {status}");
 
@@ -111,4 +80,132 @@ async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
         .status()
         .unwrap();
     assert!(!down.success());
+}
+
+/// Starts the binary on `port` over `database_url` with two workers.
+fn spawn_runtime(database_url: &str, port: u16) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_runtime"))
+        .env("DATABASE_URL", database_url)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("WORKERS", "2")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the runtime binary")
+}
+
+async fn wait_healthy(port: u16) {
+    let started = Instant::now();
+    while get(port, "/health")
+        .await
+        .is_none_or(|a| !a.starts_with("HTTP/1.1 200"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the binary did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn signal(child: &std::process::Child, signal: libc::c_int) {
+    // SAFETY: signalling our own child by its pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+}
+
+/// Waits at most `patience` for `child` to exit.
+async fn exit_within(
+    child: &mut std::process::Child,
+    patience: Duration,
+) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < patience,
+            "still running after {patience:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_copy_on_a_taken_port_fails_with_address_in_use() {
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut first = spawn_runtime(&database_url, port);
+    wait_healthy(port).await;
+
+    let second = Command::new(env!("CARGO_BIN_EXE_runtime"))
+        .env("DATABASE_URL", &database_url)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("WORKERS", "2")
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .expect("running a second copy");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use"), "{stderr}");
+
+    // The first copy still serves every request.
+    for _ in 0..20 {
+        let answer = get(port, "/health").await.unwrap_or_default();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    signal(&first, libc::SIGTERM);
+    assert!(exit_within(&mut first, Duration::from_secs(15))
+        .await
+        .success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_waiting_for_the_database_exits_at_once() {
+    // Nothing listens on this port: the runtime waits up to 30 s for it.
+    let nowhere = format!("postgres://postgres@127.0.0.1:{}/shop", free_port());
+    for workers in ["2", "0"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
+            .env("DATABASE_URL", &nowhere)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", free_port().to_string())
+            .env("WORKERS", workers)
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the runtime binary");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it should still be waiting"
+        );
+        signal(&child, libc::SIGTERM);
+        exit_within(&mut child, Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_drains_like_sigterm() {
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut child = spawn_runtime(&database_url, port);
+    wait_healthy(port).await;
+    signal(&child, libc::SIGHUP);
+    let status = exit_within(&mut child, Duration::from_secs(15)).await;
+    assert!(status.success(), "exit status {status}");
+    let mut log = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(!log.contains("panic"), "{log}");
 }

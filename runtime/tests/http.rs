@@ -27,7 +27,7 @@ async fn wrong_methods_are_405_with_allow() {
     let app = app().await;
     let response = app.delete("/api/users/1").await;
     response.problem(405);
-    assert_eq!(response.header("allow"), Some("GET, PUT, PATCH"));
+    assert_eq!(response.header("allow"), Some("GET, HEAD, PUT, PATCH"));
     let response = app
         .request(http::Method::OPTIONS, "/api/users", &[], None)
         .await;
@@ -160,4 +160,26 @@ async fn idle_and_trickling_connections_do_not_stop_service() {
         task.abort();
     }
     drop(idle);
+}
+
+#[tokio::test]
+async fn head_is_served_wherever_get_is_and_allow_says_so() {
+    let app = app().await;
+    for path in ["/api/users/1", "/metrics"] {
+        let get = app.get(path).await;
+        get.assert_status(200);
+        let head = app.request(http::Method::HEAD, path, &[], None).await;
+        head.assert_status(200);
+        assert!(head.body.is_empty(), "{path}: HEAD carried a body");
+        assert_eq!(head.header("content-type"), get.header("content-type"));
+    }
+    let head = app
+        .request(http::Method::HEAD, "/api/users/999", &[], None)
+        .await;
+    head.assert_status(404);
+    let response = app
+        .request(http::Method::DELETE, "/metrics", &[], None)
+        .await;
+    response.problem(405);
+    assert_eq!(response.header("allow"), Some("GET, HEAD"));
 }
