@@ -34,6 +34,10 @@ pub enum EmbeddedError {
     Command { command: String, output: String },
     #[error("PostgreSQL did not accept connections within {0:?}; see {1}")]
     NotReady(Duration, PathBuf),
+    #[error(
+        "{owner} is using {data_dir}; stop it first, or give this one its own EMBEDDED_PG_DIR"
+    )]
+    InUse { owner: String, data_dir: PathBuf },
 }
 
 /// How the cluster is run.
@@ -64,13 +68,20 @@ impl EmbeddedPostgres {
         if !data_dir.join("PG_VERSION").exists() {
             init_cluster(&bin, &data_dir, owner)?;
         }
+        if let Some(owner) = running_owner(&data_dir) {
+            return Err(EmbeddedError::InUse { owner, data_dir });
+        }
         let port = match options.port {
             Some(port) => port,
             None => free_port()?,
         };
         let log_path = data_dir.join("server.log");
-        let log =
-            std::fs::File::create(&log_path).map_err(io("create the server log", &log_path))?;
+        // Appended: the log of earlier runs is what explains a crash.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io("open the server log", &log_path))?;
         if let Some((uid, gid)) = owner {
             let _ = std::os::unix::fs::chown(&log_path, Some(uid), Some(gid));
         }
@@ -220,6 +231,38 @@ impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Who runs a PostgreSQL on `data_dir` now, from its `postmaster.pid`: the
+/// shop-api that started it, when that is its parent. `None` when nothing
+/// alive holds it (a stale pid file from a crash, which PostgreSQL removes).
+fn running_owner(data_dir: &Path) -> Option<String> {
+    let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let pid: libc::pid_t = pid_file.lines().next()?.trim().parse().ok()?;
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !alive {
+        return None;
+    }
+    // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces.
+    let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after_comm = stat.rsplit_once(')')?.1.to_owned();
+            after_comm.split_whitespace().nth(1)?.parse::<u32>().ok()
+        })
+        .filter(|ppid| *ppid > 1);
+    let parent_name = parent.and_then(|ppid| {
+        let exe = std::fs::read_link(format!("/proc/{ppid}/exe")).ok()?;
+        Some((ppid, exe.file_name()?.to_string_lossy().into_owned()))
+    });
+    Some(match parent_name {
+        Some((ppid, name)) if name == "runtime" || name.starts_with("shop") => {
+            format!("another shop-api (pid {ppid}, its PostgreSQL pid {pid})")
+        }
+        _ => format!("a PostgreSQL (pid {pid})"),
+    })
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError {

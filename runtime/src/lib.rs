@@ -130,6 +130,10 @@ pub async fn start(
         })
         .collect();
 
+    // Workers start alike; the route table and the address are logged once
+    // per process, by whichever starts first.
+    static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let announce = !ANNOUNCED.swap(true, std::sync::atomic::Ordering::Relaxed);
     let mut routes: Vec<RouteInfo> = Vec::new();
     for guard in &guards {
         let methods = router::allow_header(guard.function.methods.iter().copied());
@@ -142,6 +146,9 @@ pub async fn start(
                 concurrency: guard.limits.concurrency,
                 db_connections: guard.limits.db_connections,
             });
+            if !announce {
+                continue;
+            }
             tracing::info!(
                 function = guard.function.name,
                 method,
@@ -205,11 +212,7 @@ pub async fn start(
         wait_for(stopped.clone()),
     ))];
     if let Some(listener) = metrics_listener {
-        let exporter = Arc::new(MetricsOnly(MetricsEndpoint {
-            metrics,
-            database,
-            api_keys,
-        }));
+        let exporter = Arc::new(MetricsOnly(MetricsEndpoint { metrics, api_keys }));
         tasks.push(tokio::spawn(server::serve(
             listener,
             exporter,
@@ -217,7 +220,9 @@ pub async fn start(
             wait_for(stopped),
         )));
     }
-    tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+    if announce {
+        tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+    }
     Ok(Running {
         addr,
         metrics_addr,

@@ -49,6 +49,18 @@ impl Metrics {
             .and_then(|builder| builder.install_recorder())
             .map_err(|error| MetricsError(error.to_string()))?;
         describe();
+        // Counters exist from the start at 0, so that rates and alerts see
+        // them before their first event.
+        for counter in [
+            crate::pool::CONNECTION_ERRORS,
+            crate::pool::CLOSED_BROKEN,
+            crate::pool::GET_TIMEOUTS,
+            crate::pool::ABANDONED,
+            crate::server::ACCEPT_ERRORS,
+            crate::server::CLOSED_SILENT,
+        ] {
+            metrics::counter!(counter).absolute(0);
+        }
         metrics_process::Collector::default().describe();
         let upkeep = handle.clone();
         // Histograms are drained into their buckets by upkeep; a plain
@@ -71,8 +83,8 @@ impl Metrics {
 
     /// One scrape: the pool's state and the process metrics read now, then
     /// the text exposition. Both listeners serve this.
-    pub fn scrape(&self, database: &crate::pool::Database) -> String {
-        database.export_metrics();
+    pub fn scrape(&self) -> String {
+        crate::pool::export_metrics();
         self.render()
     }
 
@@ -121,6 +133,18 @@ fn describe() {
     describe_counter!(
         "db_pool_get_timeouts_total",
         "Checkouts that gave up after the pool timeout."
+    );
+    describe_counter!(
+        crate::pool::ABANDONED,
+        "Connections closed because a request was dropped while its statement ran (the statement is cancelled)."
+    );
+    describe_counter!(
+        crate::server::ACCEPT_ERRORS,
+        "Failed accepts (e.g. out of file descriptors); the listener backs off."
+    );
+    describe_counter!(
+        crate::server::CLOSED_SILENT,
+        "Connections closed because no byte arrived within HEADER_READ_TIMEOUT_MS."
     );
     describe_gauge!(
         "build_info",

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use bb8::{ManageConnection, PooledConnection, RunError};
@@ -60,12 +60,14 @@ impl ManageConnection for Manager {
     /// the connection.
     fn has_broken(&self, conn: &mut PgConn) -> bool {
         if conn.is_closed() {
+            metrics::counter!(CLOSED_BROKEN).increment(1);
             return true;
         }
         if !conn.abandoned() {
             return false;
         }
-        metrics::counter!("db_connections_abandoned_total").increment(1);
+        metrics::counter!(CLOSED_BROKEN).increment(1);
+        metrics::counter!(ABANDONED).increment(1);
         let token = conn.client().cancel_token();
         let tls = self.tls.clone();
         tokio::spawn(async move {
@@ -79,13 +81,22 @@ impl ManageConnection for Manager {
 
 type Pooled = PooledConnection<'static, Manager>;
 
+pub const CONNECTION_ERRORS: &str = "db_pool_connection_errors_total";
+pub const CLOSED_BROKEN: &str = "db_pool_connections_closed_broken_total";
+pub const GET_TIMEOUTS: &str = "db_pool_get_timeouts_total";
+pub const ABANDONED: &str = "db_connections_abandoned_total";
+
+/// Every pool of this process (one per worker), so that a scrape answered
+/// by any worker reports the process as a whole.
+static POOLS: Mutex<Vec<Weak<Database>>> = Mutex::new(Vec::new());
+
 /// Counts and logs the errors bb8 meets while opening connections.
 #[derive(Debug, Clone, Copy)]
 struct ErrorCounter;
 
 impl bb8::ErrorSink<tokio_postgres::Error> for ErrorCounter {
     fn sink(&self, error: tokio_postgres::Error) {
-        metrics::counter!("db_pool_connection_errors_total").increment(1);
+        metrics::counter!(CONNECTION_ERRORS).increment(1);
         tracing::warn!(%error, "database connection failed");
     }
 
@@ -140,13 +151,17 @@ impl Database {
             .error_sink(Box::new(ErrorCounter))
             .build_unchecked(manager);
         let lanes = (0..options.shared).map(|_| Mutex::new(None)).collect();
-        Ok(Arc::new(Database {
+        let database = Arc::new(Database {
             pool,
             lanes,
             next_lane: AtomicUsize::new(0),
             timeout: options.timeout,
             max_size: options.size,
-        }))
+        });
+        let mut pools = lock(&POOLS);
+        pools.retain(|pool| pool.strong_count() > 0);
+        pools.push(Arc::downgrade(&database));
+        Ok(database)
     }
 
     /// Waits until PostgreSQL answers, for at most `patience`.
@@ -182,7 +197,10 @@ impl Database {
         metrics::histogram!("db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
         match result {
             Ok(conn) => Ok(conn),
-            Err(RunError::TimedOut) => Err(DbError::PoolTimeout(self.timeout)),
+            Err(RunError::TimedOut) => {
+                metrics::counter!(GET_TIMEOUTS).increment(1);
+                Err(DbError::PoolTimeout(self.timeout))
+            }
             Err(RunError::User(error)) => Err(DbError::Connect(contract::db::describe(&error))),
         }
     }
@@ -207,20 +225,24 @@ impl Database {
             }
         }
     }
+}
 
-    /// Publishes the pool's state as gauges (called before each scrape).
-    pub fn export_metrics(&self) {
-        let state = self.pool.state();
-        let in_use = state.connections.saturating_sub(state.idle_connections);
-        metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(in_use));
-        metrics::gauge!("db_pool_connections", "state" => "idle")
-            .set(f64::from(state.idle_connections));
-        metrics::gauge!("db_pool_max_connections").set(f64::from(self.max_size));
-        metrics::gauge!("db_pool_pending_requests").set(state.statistics.pending_gets() as f64);
-        metrics::counter!("db_pool_connections_closed_broken_total")
-            .absolute(state.statistics.connections_closed_broken);
-        metrics::counter!("db_pool_get_timeouts_total").absolute(state.statistics.get_timed_out);
+/// Publishes the state of every pool of the process as gauges, summed over
+/// the workers (called before each scrape). The counters are counted where
+/// their events happen, so they never go backwards.
+pub fn export_metrics() {
+    let (mut in_use, mut idle, mut max, mut pending) = (0u64, 0u64, 0u64, 0u64);
+    for database in lock(&POOLS).iter().filter_map(Weak::upgrade) {
+        let state = database.pool.state();
+        in_use += u64::from(state.connections.saturating_sub(state.idle_connections));
+        idle += u64::from(state.idle_connections);
+        max += u64::from(database.max_size);
+        pending += state.statistics.pending_gets();
     }
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(in_use as f64);
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("db_pool_max_connections").set(max as f64);
+    metrics::gauge!("db_pool_pending_requests").set(pending as f64);
 }
 
 /// rustls with the public roots and, if given, the CAs in `ca_file` (a

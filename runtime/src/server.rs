@@ -23,6 +23,9 @@ use tokio::time::Instant;
 
 use crate::service::{App, Response};
 
+pub const ACCEPT_ERRORS: &str = "http_accept_errors_total";
+pub const CLOSED_SILENT: &str = "http_connections_closed_silent_total";
+
 /// How connections are limited.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
@@ -111,7 +114,7 @@ pub async fn serve<H: Handler>(
         let first_bytes_within = limits.header_read_timeout;
         tokio::spawn(async move {
             if !first_bytes(&stream, first_bytes_within).await {
-                metrics::counter!("http_connections_closed_silent_total").increment(1);
+                metrics::counter!(CLOSED_SILENT).increment(1);
                 drop(slot);
                 return;
             }
@@ -176,7 +179,7 @@ impl AcceptBackoff {
     }
 
     async fn failed(&mut self, error: &std::io::Error) {
-        metrics::counter!("http_accept_errors_total").increment(1);
+        metrics::counter!(ACCEPT_ERRORS).increment(1);
         let now = Instant::now();
         if self
             .last_warning

@@ -209,3 +209,113 @@ async fn sighup_drains_like_sigterm() {
         .unwrap();
     assert!(!log.contains("panic"), "{log}");
 }
+
+/// A second start on the same embedded data directory says who holds it,
+/// and leaves the running instance's server log whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_start_on_one_embedded_data_directory_names_the_first() {
+    let dir = std::env::temp_dir().join(format!("shop-api-embedded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.join("postgres");
+    let start = |port: u16| {
+        Command::new(env!("CARGO_BIN_EXE_runtime"))
+            .env_remove("DATABASE_URL")
+            .env("EMBEDDED_PG_DIR", &data_dir)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("WORKERS", "1")
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the runtime binary")
+    };
+    let port = free_port();
+    let mut first = start(port);
+    wait_healthy(port).await;
+    let log = data_dir.join("server.log");
+    let log_before = std::fs::metadata(&log).unwrap().len();
+    assert!(log_before > 0);
+
+    let second = start(free_port()).wait_with_output().unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&format!("another shop-api (pid {}", first.id())),
+        "{stderr}"
+    );
+    assert!(std::fs::metadata(&log).unwrap().len() >= log_before);
+    let answer = get(port, "/health").await.unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    signal(&first, libc::SIGTERM);
+    assert!(exit_within(&mut first, Duration::from_secs(20))
+        .await
+        .success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What an operator reads: plain text in a file (no colour codes), the
+/// route table and the address once per process, no PostgreSQL NOTICEs,
+/// latency in milliseconds with three decimals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_plain_and_says_each_thing_once() {
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
+        .env("DATABASE_URL", &database_url)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("WORKERS", "2")
+        .env("LOG_LEVEL", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the runtime binary");
+    wait_healthy(port).await;
+    get(port, "/api/users/1").await;
+    signal(&child, libc::SIGTERM);
+    assert!(exit_within(&mut child, Duration::from_secs(15))
+        .await
+        .success());
+    let mut log = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file:\n{log}"
+    );
+    assert_eq!(log.matches(" listening").count(), 1, "{log}");
+    let get_user_routes = log
+        .lines()
+        .filter(|l| {
+            l.contains("route")
+                && l.contains("function=\"users-get\"")
+                && l.contains("method=\"GET\"")
+        })
+        .count();
+    assert_eq!(get_user_routes, 1, "{log}");
+    assert!(!log.contains("skipping"), "a NOTICE at INFO:\n{log}");
+    let access = log
+        .lines()
+        .find(|l| l.contains("route=\"/api/users/{id}\""))
+        .unwrap_or_else(|| panic!("no access line:\n{log}"));
+    let latency = access
+        .split("latency_ms=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default();
+    let (whole, fraction) = latency.split_once('.').unwrap_or_default();
+    assert!(
+        !whole.is_empty() && fraction.len() == 3,
+        "latency_ms={latency} in {access}"
+    );
+}

@@ -136,3 +136,124 @@ async fn metrics_addr_moves_metrics_to_their_own_listener() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("build_info"));
 }
+
+/// The value of the sample whose line starts with `name` (and labels).
+fn sample(exposition: &str, name: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find(|line| line.starts_with(name))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+async fn raw_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return String::new();
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer
+}
+
+/// With two workers each scrape is answered by one of them, yet reports the
+/// process: the pool sizes summed, connections as PostgreSQL counts them,
+/// counters that never go back, and every counter there from the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_workers_every_scrape_reports_the_whole_process() {
+    let database_url = test_support::fresh_database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
+        .env("DATABASE_URL", &database_url)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("WORKERS", "2")
+        .env("POOL_SIZE", "20")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("starting the runtime binary");
+    let started = std::time::Instant::now();
+    while !raw_get(port, "/health").await.starts_with("HTTP/1.1 200") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the binary did not come up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let first = raw_get(port, "/metrics").await;
+    for counter in [
+        "db_pool_connection_errors_total",
+        "db_pool_get_timeouts_total",
+        "db_pool_connections_closed_broken_total",
+        "db_connections_abandoned_total",
+        "http_accept_errors_total",
+        "http_connections_closed_silent_total",
+    ] {
+        assert_eq!(
+            sample(&first, counter),
+            Some(0.0),
+            "{counter} from the start"
+        );
+    }
+
+    // Load on both workers: many connections, each worker's pool busy.
+    let load: Vec<_> = (0..16)
+        .map(|i| {
+            tokio::spawn(async move {
+                for _ in 0..30 {
+                    let path = if i % 2 == 0 {
+                        "/api/orders/1"
+                    } else {
+                        "/api/users/1"
+                    };
+                    raw_get(port, path).await;
+                }
+            })
+        })
+        .collect();
+    let mut scrapes = Vec::new();
+    for _ in 0..10 {
+        scrapes.push(raw_get(port, "/metrics").await);
+    }
+    for task in load {
+        task.await.unwrap();
+    }
+    let mut last_requests = 0.0;
+    for scrape in &scrapes {
+        assert_eq!(sample(scrape, "db_pool_max_connections"), Some(20.0));
+        let requests: f64 = scrape
+            .lines()
+            .filter(|l| l.starts_with("http_server_request_duration_seconds_count"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert!(requests >= last_requests, "a counter went back");
+        last_requests = requests;
+    }
+
+    // At rest, the pool's connections are the ones PostgreSQL sees.
+    let checker = test_support::connect(&database_url).await.unwrap();
+    let backends = "SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let scrape = raw_get(port, "/metrics").await;
+    let open = sample(&scrape, "db_pool_connections{state=\"in_use\"}").unwrap()
+        + sample(&scrape, "db_pool_connections{state=\"idle\"}").unwrap();
+    let seen: i64 = checker.query_one(backends, &[]).await.unwrap().get(0);
+    assert_eq!(open as i64, seen, "{scrape}");
+    assert!(open >= 2.0, "both workers hold connections: {open}");
+
+    // SAFETY: signalling our own child by its pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    assert!(child.wait().unwrap().success());
+}
