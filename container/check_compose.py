@@ -15,7 +15,20 @@ per problem) unless they agree on:
   sql/ holding the .sql files it runs;
 - every bind mount the README lists existing in the compose file, and every
   bind-mount source and the build's Dockerfile existing on disk;
-- the start commands, the .env step and the monitoring profile being given.
+- the start commands, the .env step and the monitoring profile being given;
+- the db image being a pinned PostgreSQL 15 minor release, as documented.
+
+It also checks the api service against README.md's "## Configuration" table:
+
+- every setting there reaches the container when it is set in container/.env:
+  passed through as ${NAME...}, a *_FILE setting as a Compose secret mounted
+  from the host file it names, or fixed by the compose file for a reason
+  listed in FIXED below; nothing else is set;
+- a default the compose file gives (${NAME:-default}) is the runtime's, or the
+  value .env.example deliberately sets;
+- container/.env.example lists every variable the compose files use, and
+  states for each runtime setting the README's default, as "[default]" at the
+  end of the comment above it.
 
 Run from anywhere: python3 container/check_compose.py
 Needs PyYAML (pip install pyyaml).
@@ -27,17 +40,34 @@ import re
 import sys
 from pathlib import Path
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover
-    print("FAIL: PyYAML is not installed (pip install pyyaml)")
-    sys.exit(1)
+from checklib import fail, finish, import_yaml, ok, problems
+
+yaml = import_yaml()
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 COMPOSE = HERE / "docker-compose.yml"
+COMPOSE_FILES = (COMPOSE, HERE / "docker-compose.db-port.yml")
+ENV_EXAMPLE = HERE / ".env.example"
 README = ROOT / "README.md"
 SECTION = "## Running with Docker Compose"
+CONFIG_SECTION = "## Configuration"
+
+# Runtime settings the compose file sets itself rather than passing through.
+FIXED = {
+    "HOST": "the container listens on 0.0.0.0, where the published port points",
+    "PORT": "5000 inside the container; API_PORT chooses the port on the host",
+}
+# Runtime settings that mean nothing in the container, so it is not given them.
+NOT_APPLICABLE = {
+    "EMBEDDED_PG_DIR": "the image has no PostgreSQL to start: the API always gets a DATABASE_URL",
+}
+# Listed in .env.example commented out, because an empty value means something
+# else than an unset one (see the compose file).
+COMMENTED_IN_EXAMPLE = {"DATABASE_URL"}
+SECRETS_DIR = "/run/secrets/"
+UNSET_SECRET = "./unset-secret"
+DB_IMAGE = re.compile(r"^postgres:15\.\d+(-[a-z]+)?$")
 
 INIT_SOURCE = "../sql"
 INIT_TARGET = "/docker-entrypoint-initdb.d"
@@ -50,18 +80,6 @@ REQUIRED_COMMANDS = (
     ("the .env step", "cp container/.env.example container/.env"),
     ("the monitoring profile", "--profile monitoring"),
 )
-
-problems: list[str] = []
-
-
-def fail(message: str) -> None:
-    problems.append(message)
-    print(f"FAIL: {message}")
-
-
-def ok(message: str) -> None:
-    print(f"ok:   {message}")
-
 
 def resolve(text: str) -> str:
     """${VAR:-default} / ${VAR-default} -> default; ${VAR:?msg} and ${VAR} -> VAR."""
@@ -111,10 +129,10 @@ def strip_md(cell: str) -> str:
     return cell.replace("`", "").replace("**", "").strip()
 
 
-def readme_section(text: str) -> str | None:
+def readme_section(text: str, heading: str = SECTION) -> str | None:
     lines = text.splitlines()
     try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == SECTION)
+        start = next(i for i, line in enumerate(lines) if line.strip() == heading)
     except StopIteration:
         return None
     end, fenced = len(lines), False
@@ -167,6 +185,140 @@ def parse_readme_mounts(cell: str) -> list[tuple[str, str, bool]]:
         if match:
             mounts.append((match.group(1), match.group(2), "read-only" in match.group(3).lower()))
     return mounts
+
+
+def readme_settings(readme: str) -> dict[str, str]:
+    """README's configuration table: variable -> default ("unset", or the value)."""
+    section = readme_section(readme, CONFIG_SECTION) or ""
+    settings = {}
+    for row in readme_table(section):
+        name = strip_md(column(row, "variable"))
+        cell = strip_md(column(row, "default"))
+        raw = column(row, "default")
+        if cell.lower().startswith("unset"):
+            default = "unset"
+        else:
+            ticked = re.search(r"`([^`]*)`", raw)
+            default = ticked.group(1) if ticked else cell
+        if name:
+            settings[name] = default
+    return settings
+
+
+def example_entries() -> dict[str, tuple[str, bool, str | None]]:
+    """.env.example: NAME -> (value, commented out, last [default] of the comment above)."""
+    entries = {}
+    comment: list[str] = []
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.match(r"^(#)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
+        if match:
+            stated = re.findall(r"\[([^\]]*)\]", " ".join(comment))
+            entries[match.group(2)] = (match.group(3), bool(match.group(1)), stated[-1] if stated else None)
+            comment = []
+        elif line.startswith("#"):
+            comment.append(line)
+        else:
+            comment = []
+    return entries
+
+
+def check_settings(compose: dict, api: dict, readme: str) -> None:
+    settings = readme_settings(readme)
+    if not settings:
+        fail(f"README.md has no '{CONFIG_SECTION}' table")
+        return
+    environment = api.get("environment") or {}
+    if not isinstance(environment, dict):
+        fail("api: environment must be a mapping (NAME: value)")
+        return
+    service_secrets = {s if isinstance(s, str) else s.get("source") for s in api.get("secrets") or []}
+    top_secrets = compose.get("secrets") or {}
+    examples = example_entries()
+    reached = 0
+    for name, default in settings.items():
+        value = environment.get(name)
+        if name in NOT_APPLICABLE:
+            if value is not None:
+                fail(f"api: {name} is set, but {NOT_APPLICABLE[name]}")
+            reached += 1
+            continue
+        if value is None:
+            fail(f"api: {name} (README configuration table) never reaches the container: add it to environment:")
+            continue
+        value = str(value)
+        if name in FIXED:
+            if "${" in value:
+                fail(f"api: {name} is meant to be fixed ({FIXED[name]}), found {value}")
+            reached += 1
+            continue
+        if name.endswith("_FILE"):
+            match = re.fullmatch(r"\$\{" + name + r":\+" + re.escape(SECRETS_DIR) + r"([a-z_]+)\}", value)
+            if not match:
+                fail(f"api: {name} must be ${{{name}:+{SECRETS_DIR}<secret>}} (a host file mounted as a secret), found {value}")
+                continue
+            secret = match.group(1)
+            source = str((top_secrets.get(secret) or {}).get("file", ""))
+            if secret not in service_secrets:
+                fail(f"api: {name} points at secret {secret}, which the api service does not mount (secrets:)")
+            elif not re.fullmatch(r"\$\{" + name + r":-" + re.escape(UNSET_SECRET) + r"\}", source):
+                fail(f"secret {secret} must come from the file {name} names: file: ${{{name}:-{UNSET_SECRET}}} (found {source!r})")
+            elif not (HERE / UNSET_SECRET).is_file():
+                fail(f"container/{UNSET_SECRET[2:]} (mounted for an unset secret) does not exist")
+            else:
+                reached += 1
+            continue
+        match = re.match(r"^\$\{" + name + r"(?::?-(.*))?\}$", value, re.S)
+        if not match:
+            fail(f"api: {name} is set to {value}, so a value in .env never reaches the container; use ${{{name}:-}}")
+            continue
+        compose_default = match.group(1) or ""
+        example_value = (examples.get(name) or ("", False, None))[0]
+        if compose_default and "${" not in compose_default and compose_default not in (default, example_value):
+            fail(f"api: {name} defaults to {compose_default!r}, neither the runtime's ({default}) nor .env.example's")
+            continue
+        reached += 1
+    unknown = sorted(set(environment) - set(settings))
+    if unknown:
+        fail(f"api: environment sets {', '.join(unknown)}, which README's configuration table does not describe")
+    if reached == len(settings) and not unknown:
+        ok(f"all {len(settings)} settings of README's configuration table reach the api container")
+
+
+def check_env_example(readme: str) -> None:
+    settings = readme_settings(readme)
+    examples = example_entries()
+    used: set[str] = set()
+    for path in COMPOSE_FILES:
+        used |= set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", path.read_text()))
+    missing = sorted(n for n in used if n not in examples or (examples[n][1] and n not in COMMENTED_IN_EXAMPLE))
+    if missing:
+        fail(f".env.example does not list {', '.join(missing)}, which the compose files use")
+    else:
+        ok(f".env.example lists all {len(used)} variables the compose files use")
+    wrong = []
+    for name, default in settings.items():
+        if name in FIXED or name in NOT_APPLICABLE or name not in examples:
+            continue
+        stated = examples[name][2]
+        if stated is None:
+            wrong.append(f"{name} (no [default] in its comment; the runtime's is {default})")
+        elif stated != default:
+            wrong.append(f"{name} ([{stated}], the runtime's is {default})")
+    if wrong:
+        fail(".env.example states a wrong default for " + "; ".join(wrong))
+    else:
+        ok(".env.example states the runtime's default of every setting it lists")
+
+
+def check_db_image(db: dict, row: dict[str, str]) -> None:
+    image = str(db.get("image", ""))
+    documented = strip_md(column(row, "image"))
+    if not DB_IMAGE.match(image):
+        fail(f"db image {image!r} must be a pinned PostgreSQL 15 minor release, e.g. postgres:15.20-bookworm")
+    elif documented != image:
+        fail(f"README's db row shows image {documented!r}, the compose file runs {image!r}")
+    else:
+        ok(f"db runs the pinned {image}, as documented")
 
 
 def main() -> int:
@@ -302,6 +454,11 @@ def main() -> int:
     else:
         ok(f"api builds {dockerfile.relative_to(ROOT)} with the repository root as context")
 
+    # --- the runtime's settings reach the container
+    check_settings(compose, api, readme)
+    check_env_example(readme)
+    check_db_image(db, documented.get("db", {}))
+
     # --- the commands
     for what, command in REQUIRED_COMMANDS:
         if command in section:
@@ -309,11 +466,7 @@ def main() -> int:
         else:
             fail(f"README's section does not give {what} ({command})")
 
-    if problems:
-        print(f"check_compose: {len(problems)} problem(s)")
-        return 1
-    print("check_compose: compose file and README agree")
-    return 0
+    return finish("check_compose", "compose file and README agree")
 
 
 if __name__ == "__main__":
