@@ -58,7 +58,7 @@ check() {
 
 workflows=(.github/workflows/*.yml)
 shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
-  container/*.sh container/testing/fake-ssh)
+  .github/ssh-setup.sh container/*.sh container/testing/fake-ssh)
 
 compose_schema() {
   check-jsonschema --builtin-schema vendor.compose-spec \
