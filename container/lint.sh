@@ -126,6 +126,7 @@ for f in files: json.loads(f.read_text())
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
   check "check_packages.py (the tests' programs are installed by ci.yml)" "$PY" container/check_packages.py
+  check "check_deploy_doc.py (docs/deploy.md's commands)" "$PY" container/check_deploy_doc.py
   check "test_remote_deploy.py (deploy, rollback, re-tag, modes, dropped SSH)" "$PY" container/test_remote_deploy.py
 
   say "lint: $passed passed, ${#failed[@]} failed"
