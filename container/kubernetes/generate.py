@@ -91,16 +91,24 @@ def assign(groups_doc, routes):
     for group in groups:
         if not any(owner.get(f) == group["name"] and f not in RUNTIME_ROUTES for f in functions):
             problems.append(f"group `{group['name']}` serves no function (FUNCTIONS would be empty)")
+    for name in groups_doc.get("in_every_process", []):
+        if name not in functions or name in RUNTIME_ROUTES:
+            problems.append(f"in_every_process: `{name}` is not a function of the registry")
     if problems:
         raise GroupError("\n".join(problems))
     return owner
 
 
-def functions_value(group, routes, owner):
+def functions_value(group, routes, owner, doc):
     """FUNCTIONS for a group: its functions by name, in registry order, so the
-    rendered manifest says exactly what each Deployment serves."""
+    rendered manifest says exactly what each Deployment serves; plus those
+    every process serves for the probes (/health, /db-check), which the
+    routing nevertheless sends to their own group only."""
+    everywhere = set(doc.get("in_every_process", []))
     return ",".join(
-        r["function"] for r in routes if owner[r["function"]] == group and r["function"] not in RUNTIME_ROUTES
+        r["function"]
+        for r in routes
+        if (owner[r["function"]] == group or r["function"] in everywhere) and r["function"] not in RUNTIME_ROUTES
     )
 
 
@@ -150,6 +158,11 @@ patches:
         value:
           name: FUNCTIONS
           value: {q(value)}
+      - op: add
+        path: /spec/template/spec/containers/0/env/-
+        value:
+          name: POOL_SIZE
+          value: {q(str(group['pool_size']))}
   - target:
       kind: HorizontalPodAutoscaler
       name: shop-api
@@ -361,6 +374,11 @@ patches:
         value:
           name: FUNCTIONS
           value: {q(value)}
+      - op: add
+        path: /spec/template/spec/containers/0/env/-
+        value:
+          name: POOL_SIZE
+          value: {q(str(group['pool_size']))}
 """
     )
 
@@ -467,7 +485,7 @@ def render(doc, routes):
     out["overlays/split/kustomization.yaml"] = split_kustomization(groups)
     out["overlays/knative/kustomization.yaml"] = knative_kustomization(groups)
     for group in groups:
-        value = functions_value(group["name"], routes, owner)
+        value = functions_value(group["name"], routes, owner, doc)
         out[f"overlays/split/groups/{group['name']}/kustomization.yaml"] = split_group(group, value, doc)
         cc = container_concurrency(group["name"], routes, owner, doc, workers)
         out[f"overlays/knative/groups/{group['name']}/kustomization.yaml"] = knative_group(group, value, cc, doc)
