@@ -253,8 +253,20 @@ class Split:
         self.spawned.append(instance)
         return instance
 
-    def start(self):
-        pending = [(g, slot, self.spawn(g)) for g in self.env for slot in (1, 2)]
+    def start(self, together=False):
+        """Unless `together`, the first instance applies the schema alone
+        before the others start, as a migration Job would. Eight processes
+        migrating a fresh database at once deadlock when a `-- no
+        transaction` file (CREATE INDEX CONCURRENTLY) runs under the
+        advisory lock: the index build waits for the snapshots of the
+        statements waiting for that lock. A runtime issue, not the split's;
+        --start-together reproduces it."""
+        pending = []
+        for group in self.env:
+            for slot in (1, 2):
+                pending.append((group, slot, self.spawn(group)))
+                if not together and len(pending) == 1:
+                    pending[0][2].wait_ready()
         for _, _, instance in pending:
             instance.wait_ready()
         self.proxy = HAProxy(self.tmp)
@@ -500,6 +512,8 @@ def main():
     parser.add_argument("--duration", type=int, default=45, help="seconds of load (must outlast the restarts)")
     parser.add_argument("--cold-runs", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    parser.add_argument("--start-together", action="store_true",
+                        help="start all eight instances at once on the fresh database")
     parser.add_argument("--steps", default="routing,rolling,group-down,cold-start",
                         help="comma-separated subset, in this order")
     args = parser.parse_args()
@@ -519,7 +533,7 @@ def main():
     results = {}
     try:
         pg.start()
-        split.start()
+        split.start(args.start_together)
         log(f"split: {sum(len(s) for s in split.slots.values())} runtime processes ("
             + "; ".join(f"{g}: {e['FUNCTIONS']}" for g, e in split.env.items())
             + f") behind HAProxy on 127.0.0.1:{split.proxy.port}")
