@@ -29,7 +29,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub use tokio_postgres::error::SqlState;
-pub use tokio_postgres::types::ToSql;
+pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
 use tokio_postgres::{Client, GenericClient, Statement, Transaction};
 
@@ -268,6 +268,21 @@ impl PgConn {
     /// True once the socket is gone: the connection must not be used again.
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// All rows of `sql`, planned for these very values: an unnamed
+    /// statement with the parameters' types given, parsed, planned and run in
+    /// one round trip. For a query whose best plan depends on the values
+    /// (a text search, a price range), where a prepared statement's generic
+    /// plan would be the wrong one for most of them.
+    pub async fn query_planned(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, DbError> {
+        self.in_flight
+            .track(async { Ok(self.client.query_typed(sql, params).await?) })
+            .await
     }
 
     /// BEGIN. Dropping the [`Tx`] without committing rolls back, so a

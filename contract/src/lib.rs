@@ -30,7 +30,7 @@ pub use db::{Db, DbError, Exclusive, PgConn, Shared, Tx};
 pub use function::{Function, HandlerFuture, Limits, Method, RouteInfo, ServiceInfo};
 pub use http::{header, HeaderMap, HeaderValue, StatusCode};
 pub use model::FromRow;
-pub use page::Page;
+pub use page::{Keyed, Page};
 pub use problem::{FieldError, Problem, Rejection};
 pub use reply::Reply;
 pub use request::{Request, RequestParts};

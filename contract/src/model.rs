@@ -48,6 +48,24 @@ pub trait FromRow: Sized {
     fn from_row(row: &Row) -> Result<Self, DbError>;
 }
 
+impl crate::Keyed for User {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+impl crate::Keyed for Product {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+impl crate::Keyed for Order {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
 /// Every row as `T`.
 pub fn all<T: FromRow>(rows: &[Row]) -> Result<Vec<T>, DbError> {
     rows.iter().map(T::from_row).collect()

@@ -1,5 +1,8 @@
-//! Pagination: `?limit=` and `?offset=`, and the `Link: <…>; rel="next"`
-//! header that tells a client where the next page starts.
+//! Pagination by id: `?limit=`, `?after=<id>` (keyset: the items whose id
+//! is greater), and `?offset=` (kept for old clients; the database walks
+//! every skipped row, so a deep offset costs what the table does). The
+//! `Link: <…>; rel="next"` header always carries `after=`, with the same
+//! filters and limit, so a client that follows it never pays for depth.
 
 use http::header::LINK;
 use http::HeaderValue;
@@ -11,14 +14,22 @@ use crate::{Outcome, Problem, Reply, Request};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
     pub limit: i64,
+    /// Items with an id greater than this (0: from the start).
+    pub after: i64,
     pub offset: i64,
+}
+
+/// An item of a list page: what `after=` compares.
+pub trait Keyed {
+    fn key(&self) -> i64;
 }
 
 impl Page {
     pub const DEFAULT_LIMIT: i64 = 50;
     pub const MAX_LIMIT: i64 = 1000;
 
-    /// `limit` 1..=1000 (default 50) and `offset` ≥ 0 (default 0); else 400.
+    /// `limit` 1..=1000 (default 50), `after` ≥ 0 and `offset` ≥ 0 (both
+    /// default 0); else 400 naming the parameter.
     pub fn from_request(req: &Request) -> Result<Page, Problem> {
         Self::from_query(req.query_string().unwrap_or_default())
     }
@@ -27,6 +38,7 @@ impl Page {
         crate::query::reject_repeated(query)?;
         let mut page = Page {
             limit: Self::DEFAULT_LIMIT,
+            after: 0,
             offset: 0,
         };
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -37,6 +49,15 @@ impl Page {
                         return Err(crate::query::invalid(
                             "limit",
                             &format!("must be an integer from 1 to {}", Self::MAX_LIMIT),
+                        ))
+                    }
+                },
+                "after" => match value.parse::<i64>() {
+                    Ok(after) if after >= 0 => page.after = after,
+                    _ => {
+                        return Err(crate::query::invalid(
+                            "after",
+                            "must be the id of the last item seen, an integer of at least 0",
                         ))
                     }
                 },
@@ -63,30 +84,33 @@ impl Page {
 
     /// The JSON array reply for rows fetched with [`Page::fetch_limit`], with
     /// a `Link` to the next page when there is one.
-    pub fn reply<T: Serialize>(&self, req: &Request, mut rows: Vec<T>) -> Outcome {
+    pub fn reply<T: Serialize + Keyed>(&self, req: &Request, mut rows: Vec<T>) -> Outcome {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let reply = Reply::json(&rows)?;
-        if !more {
-            return Ok(reply);
-        }
-        match self.next_link(req.path(), req.query_string().unwrap_or_default()) {
-            Some(link) => Ok(reply.with_header(LINK, link)),
-            None => Ok(reply),
+        let last = rows.last().map(Keyed::key);
+        match (more, last) {
+            (true, Some(last)) => {
+                match self.next_link(req.path(), req.query_string().unwrap_or_default(), last) {
+                    Some(link) => Ok(reply.with_header(LINK, link)),
+                    None => Ok(reply),
+                }
+            }
+            _ => Ok(reply),
         }
     }
 
-    /// `<path?…&limit=L&offset=O>; rel="next"`, keeping the other parameters.
-    fn next_link(&self, path: &str, query: &str) -> Option<HeaderValue> {
-        let next_offset = self.offset.checked_add(self.limit)?;
+    /// `<path?…&limit=L&after=LAST>; rel="next"`, keeping the filters and
+    /// dropping `offset`: the next page starts after the last item sent.
+    fn next_link(&self, path: &str, query: &str, last: i64) -> Option<HeaderValue> {
         let mut next = form_urlencoded::Serializer::new(String::new());
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            if key != "limit" && key != "offset" {
+            if key != "limit" && key != "offset" && key != "after" {
                 next.append_pair(&key, &value);
             }
         }
         next.append_pair("limit", &self.limit.to_string());
-        next.append_pair("offset", &next_offset.to_string());
+        next.append_pair("after", &last.to_string());
         HeaderValue::try_from(format!("<{path}?{}>; rel=\"next\"", next.finish())).ok()
     }
 }
@@ -101,13 +125,15 @@ mod tests {
             Page::from_query("").unwrap(),
             Page {
                 limit: 50,
+                after: 0,
                 offset: 0
             }
         );
         assert_eq!(
-            Page::from_query("limit=1000&offset=7").unwrap(),
+            Page::from_query("limit=1000&offset=7&after=12").unwrap(),
             Page {
                 limit: 1000,
+                after: 12,
                 offset: 7
             }
         );
@@ -116,6 +142,8 @@ mod tests {
             "limit=1001",
             "limit=abc",
             "offset=-1",
+            "after=-1",
+            "after=x",
             "limit=99999999999999999999",
         ] {
             assert_eq!(
@@ -130,14 +158,15 @@ mod tests {
     fn next_link_keeps_filters() {
         let page = Page {
             limit: 2,
+            after: 0,
             offset: 4,
         };
         let link = page
-            .next_link("/api/products", "q=lap%20top&limit=2&offset=4")
+            .next_link("/api/products", "q=lap%20top&limit=2&offset=4", 17)
             .unwrap();
         assert_eq!(
             link.to_str().unwrap(),
-            "</api/products?q=lap+top&limit=2&offset=6>; rel=\"next\""
+            "</api/products?q=lap+top&limit=2&after=17>; rel=\"next\""
         );
     }
 }

@@ -2,6 +2,11 @@
 //! lock, so that ten replicas starting together apply it once. The files
 //! are idempotent too, since PostgreSQL's image may have run them already.
 //!
+//! Each file runs in a transaction with its record in `schema_migrations`,
+//! all or nothing; except a file whose first line is `-- no transaction`,
+//! whose statements run one by one (CREATE INDEX CONCURRENTLY cannot run in
+//! a transaction) and which is recorded once all of them have succeeded.
+//!
 //! An applied file is never edited: its checksum is recorded, and a start
 //! whose file differs from the applied one is refused, naming the file.
 //! Otherwise the edit would silently not take effect here while a new
@@ -20,6 +25,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "03-email-unique-any-case.sql",
         include_str!("../../sql/03-email-unique-any-case.sql"),
+    ),
+    (
+        "04-list-indexes.sql",
+        include_str!("../../sql/04-list-indexes.sql"),
     ),
 ];
 
@@ -47,21 +56,29 @@ pub enum SchemaError {
     },
 }
 
-/// Applies every file not yet recorded in `schema_migrations`.
+/// The first line that marks a file to run outside a transaction.
+const NO_TRANSACTION: &str = "-- no transaction";
+
+/// Applies every file not yet recorded in `schema_migrations`. The lock is
+/// the session's: it is held across files and transactions, and released
+/// when the connection (dedicated to this) closes, whatever happened.
 pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
     let client = conn.client();
     let step = |file: &'static str| move |source| SchemaError::Apply { file, source };
+    // NOTICEs ("… already exists, skipping") say nothing an operator
+    // needs on every start.
     client
-        .batch_execute(&format!(
-            // NOTICEs ("… already exists, skipping") say nothing an operator
-            // needs on every start.
-            "BEGIN; SET LOCAL client_min_messages = warning;
-             SELECT pg_advisory_xact_lock({LOCK_KEY});
-             CREATE TABLE IF NOT EXISTS schema_migrations (
+        .batch_execute("SET client_min_messages = warning")
+        .await
+        .map_err(step("schema_migrations"))?;
+    take_lock(client).await.map_err(step("schema_migrations"))?;
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
                  name TEXT PRIMARY KEY,
                  checksum TEXT NOT NULL,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        ))
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
         .await
         .map_err(step("schema_migrations"))?;
     for (name, sql) in FILES {
@@ -85,20 +102,78 @@ pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
                     });
                 }
             }
+            None if sql.starts_with(NO_TRANSACTION) => {
+                // One statement per simple query: several in one string
+                // would run as one implicit transaction.
+                for statement in statements(sql) {
+                    client.batch_execute(statement).await.map_err(step(name))?;
+                }
+                record(client, name, &checksum).await.map_err(step(name))?;
+                tracing::info!(file = name, "applied");
+            }
             None => {
+                client.batch_execute("BEGIN").await.map_err(step(name))?;
                 client.batch_execute(sql).await.map_err(step(name))?;
-                client
-                    .execute(
-                        "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                        &[name, &checksum],
-                    )
-                    .await
-                    .map_err(step(name))?;
+                record(client, name, &checksum).await.map_err(step(name))?;
+                client.batch_execute("COMMIT").await.map_err(step(name))?;
                 tracing::info!(file = name, "applied");
             }
         }
     }
-    client.batch_execute("COMMIT").await.map_err(step("COMMIT"))
+    client
+        .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
+        .await
+        .map_err(step("schema_migrations"))
+}
+
+/// Takes the session-level advisory lock by polling, never by a blocking
+/// `pg_advisory_lock`: a session blocked in a statement holds a snapshot,
+/// and CREATE INDEX CONCURRENTLY in the session that has the lock waits for
+/// every older snapshot to end; the two would wait for each other.
+async fn take_lock(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+            .await?;
+        if row.try_get::<_, bool>(0)? {
+            return Ok(());
+        }
+        if !said && started.elapsed() > std::time::Duration::from_secs(5) {
+            tracing::info!("waiting for another instance to finish applying sql/");
+            said = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn record(
+    client: &tokio_postgres::Client,
+    name: &str,
+    checksum: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+            &[&name, &checksum],
+        )
+        .await
+}
+
+/// The statements of a `-- no transaction` file: split at each `;` that
+/// ends a line, comment lines dropped. Such files hold plain DDL, with no
+/// `;` inside a literal or a function body.
+fn statements(sql: &str) -> Vec<&str> {
+    sql.split(";\n")
+        .map(|chunk| chunk.trim())
+        .filter(|chunk| {
+            chunk
+                .lines()
+                .any(|line| !line.trim_start().starts_with("--") && !line.trim().is_empty())
+        })
+        .map(|chunk| chunk.trim_end_matches(';'))
+        .collect()
 }
 
 /// FNV-1a, 64 bits: stable across builds, enough to notice an edit.
@@ -111,6 +186,19 @@ fn checksum(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_no_transaction_file_splits_into_its_statements() {
+        let sql = "-- no transaction\n-- why\nCREATE EXTENSION x;\n\n-- a\nDROP INDEX y;\nCREATE INDEX z ON t (a);\n";
+        assert_eq!(
+            super::statements(sql),
+            [
+                "-- no transaction\n-- why\nCREATE EXTENSION x",
+                "-- a\nDROP INDEX y",
+                "CREATE INDEX z ON t (a)"
+            ]
+        );
+    }
+
     #[test]
     fn checksum_is_stable_and_notices_edits() {
         assert_eq!(super::checksum("abc"), "e71fa2190541574b");

@@ -27,7 +27,7 @@ async fn lists_orders_with_items_and_filters() {
     let page = app.get("/api/orders?status=shipped&limit=1").await;
     assert_eq!(
         page.header("link"),
-        Some("</api/orders?status=shipped&limit=1&offset=1>; rel=\"next\"")
+        Some("</api/orders?status=shipped&limit=1&after=2>; rel=\"next\"")
     );
 }
 

@@ -1,7 +1,9 @@
-//! `GET /api/products`: products by id, a page at a time, filtered by
-//! `?in_stock=`, `?min_price=`, `?max_price=` and `?q=` (name contains,
-//! case-insensitive).
+//! `GET /api/products`: products by id, a page at a time (`?after=`,
+//! `?limit=`, `?offset=`), filtered by `?in_stock=`, `?min_price=`,
+//! `?max_price=` and `?q=` (name contains, case-insensitive, served by a
+//! trigram index).
 
+use contract::db::{ToSql, Type};
 use contract::model::{all, Product};
 use contract::{handler, query, Decimal, Function, Limits, Method, Outcome, Page, Request};
 use serde::Deserialize;
@@ -24,15 +26,18 @@ struct Filters {
     q: Option<String>,
 }
 
-// `strpos` on lowered text: a plain substring test, so `%` and `_` in `q`
-// mean themselves.
-const LIST: &str = "SELECT id, name, description, price, stock_quantity, created_at, updated_at
-    FROM products
-    WHERE ($3::boolean IS NULL OR (stock_quantity > 0) = $3)
-      AND ($4::numeric IS NULL OR price >= $4)
-      AND ($5::numeric IS NULL OR price <= $5)
-      AND ($6::text IS NULL OR strpos(lower(name), lower($6)) > 0)
-    ORDER BY id LIMIT $1 OFFSET $2";
+const COLUMNS: &str = "id, name, description, price, stock_quantity, created_at, updated_at";
+
+// The common filters, prepared once: each on an index that serves it in id
+// order (the primary key, or a partial index on the ids in or out of stock).
+pub const ALL: &str = "SELECT id, name, description, price, stock_quantity, created_at, updated_at
+    FROM products WHERE id > $3 ORDER BY id LIMIT $1 OFFSET $2";
+pub const IN_STOCK: &str =
+    "SELECT id, name, description, price, stock_quantity, created_at, updated_at
+    FROM products WHERE stock_quantity > 0 AND id > $3 ORDER BY id LIMIT $1 OFFSET $2";
+pub const OUT_OF_STOCK: &str =
+    "SELECT id, name, description, price, stock_quantity, created_at, updated_at
+    FROM products WHERE stock_quantity = 0 AND id > $3 ORDER BY id LIMIT $1 OFFSET $2";
 
 async fn handle(req: Request) -> Outcome {
     let page = Page::from_request(&req)?;
@@ -48,18 +53,81 @@ async fn handle(req: Request) -> Outcome {
         ));
     }
     let conn = req.db().shared().await?;
-    let rows = conn
-        .query(
-            LIST,
-            &[
-                &page.fetch_limit(),
-                &page.offset,
-                &filters.in_stock,
-                &filters.min_price,
-                &filters.max_price,
-                &filters.q,
-            ],
-        )
-        .await?;
+    let (limit, offset, after) = (page.fetch_limit(), page.offset, page.after);
+    let rows = if filters.min_price.is_none() && filters.max_price.is_none() && filters.q.is_none()
+    {
+        let sql = match filters.in_stock {
+            None => ALL,
+            Some(true) => IN_STOCK,
+            Some(false) => OUT_OF_STOCK,
+        };
+        conn.query(sql, &[&limit, &offset, &after]).await?
+    } else {
+        // A search or a price range: how many rows match decides the plan
+        // (the trigram or price index, or the primary key with a filter),
+        // so it is planned for the values at hand, not prepared once.
+        let pattern = filters.q.as_deref().map(contains_pattern);
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![
+            (&limit, Type::INT8),
+            (&offset, Type::INT8),
+            (&after, Type::INT8),
+        ];
+        for price in [&filters.min_price, &filters.max_price]
+            .into_iter()
+            .flatten()
+        {
+            params.push((price, Type::NUMERIC));
+        }
+        if let Some(pattern) = &pattern {
+            params.push((pattern, Type::TEXT));
+        }
+        let sql = search_sql(
+            filters.in_stock,
+            filters.min_price.is_some(),
+            filters.max_price.is_some(),
+            pattern.is_some(),
+        );
+        conn.query_planned(&sql, &params).await?
+    };
     page.reply(&req, all::<Product>(&rows)?)
+}
+
+/// The statement for a search or a price range: `$1` limit, `$2` offset,
+/// `$3` after, then the minimum price, the maximum price and the `q`
+/// pattern, each when given, in that order.
+pub fn search_sql(in_stock: Option<bool>, min_price: bool, max_price: bool, q: bool) -> String {
+    let mut sql = format!("SELECT {COLUMNS} FROM products WHERE id > $3");
+    match in_stock {
+        Some(true) => sql.push_str(" AND stock_quantity > 0"),
+        Some(false) => sql.push_str(" AND stock_quantity = 0"),
+        None => {}
+    }
+    let mut next = 4;
+    for (given, condition) in [
+        (min_price, "price >="),
+        (max_price, "price <="),
+        (q, "name ILIKE"),
+    ] {
+        if given {
+            sql.push_str(&format!(" AND {condition} ${next}"));
+            next += 1;
+        }
+    }
+    sql.push_str(" ORDER BY id LIMIT $1 OFFSET $2");
+    sql
+}
+
+/// `q` as an ILIKE pattern for "contains": `%`, `_` and the escape
+/// character itself match only themselves.
+pub fn contains_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 2);
+    pattern.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }

@@ -74,7 +74,7 @@ async fn next_link_keeps_the_filters() {
     let page = app.get("/api/products?in_stock=true&limit=1").await;
     assert_eq!(
         page.header("link"),
-        Some("</api/products?in_stock=true&limit=1&offset=1>; rel=\"next\"")
+        Some("</api/products?in_stock=true&limit=1&after=1>; rel=\"next\"")
     );
 }
 

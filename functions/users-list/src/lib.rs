@@ -1,4 +1,4 @@
-//! `GET /api/users`: users ordered by id, `?limit=` and `?offset=`.
+//! `GET /api/users`: users ordered by id, `?limit=`, `?after=` and `?offset=`.
 
 use contract::model::{all, User};
 use contract::{handler, Function, Limits, Method, Outcome, Page, Request};
@@ -11,8 +11,8 @@ pub const FUNCTION: Function = Function {
     handler: handler!(handle),
 };
 
-const LIST: &str = "SELECT id, username, email, created_at, updated_at FROM users \
-                    ORDER BY id LIMIT $1 OFFSET $2";
+pub const LIST: &str = "SELECT id, username, email, created_at, updated_at FROM users \
+                    WHERE id > $3 ORDER BY id LIMIT $1 OFFSET $2";
 
 async fn handle(req: Request) -> Outcome {
     let page = Page::from_request(&req)?;
@@ -20,7 +20,7 @@ async fn handle(req: Request) -> Outcome {
         .db()
         .shared()
         .await?
-        .query(LIST, &[&page.fetch_limit(), &page.offset])
+        .query(LIST, &[&page.fetch_limit(), &page.offset, &page.after])
         .await?;
     page.reply(&req, all::<User>(&rows)?)
 }

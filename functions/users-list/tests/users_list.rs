@@ -30,19 +30,30 @@ async fn pages_with_a_link_to_the_next_page() {
     assert_eq!(first.json().as_array().unwrap().len(), 4);
     assert_eq!(
         first.header("link"),
-        Some("</api/users?limit=4&offset=4>; rel=\"next\"")
+        Some("</api/users?limit=4&after=4>; rel=\"next\"")
     );
-    let second = app.get("/api/users?limit=4&offset=4").await;
+    let second = app.get("/api/users?limit=4&after=4").await;
     assert_eq!(second.json()[0]["username"], "u2");
     assert_eq!(
         second.header("link"),
-        Some("</api/users?limit=4&offset=8>; rel=\"next\"")
+        Some("</api/users?limit=4&after=8>; rel=\"next\"")
     );
-    let last = app.get("/api/users?limit=4&offset=8").await;
+    let last = app.get("/api/users?limit=4&after=8").await;
     assert_eq!(last.json().as_array().unwrap().len(), 2);
     assert!(last.header("link").is_none());
-    let beyond = app.get("/api/users?offset=100").await;
+    let beyond = app.get("/api/users?after=100").await;
     assert_eq!(beyond.json(), serde_json::json!([]));
+    // offset, the old way, still pages; its Link moves on to `after=`.
+    let by_offset = app.get("/api/users?limit=4&offset=4").await;
+    assert_eq!(by_offset.json()[0]["username"], "u2");
+    assert_eq!(
+        by_offset.header("link"),
+        Some("</api/users?limit=4&after=8>; rel=\"next\"")
+    );
+    assert_eq!(
+        app.get("/api/users?offset=100").await.json(),
+        serde_json::json!([])
+    );
 }
 
 #[tokio::test]
@@ -54,6 +65,8 @@ async fn malformed_paging_is_400() {
         "limit=ten",
         "offset=-1",
         "offset=1.5",
+        "after=-1",
+        "after=x",
     ] {
         let problem = app.get(&format!("/api/users?{query}")).await.problem(400);
         assert!(

@@ -13,9 +13,12 @@ pub const FUNCTION: Function = Function {
 };
 
 const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
-const ORDERS: &str = "WITH page AS (
+pub const ORDERS: &str = "WITH page AS (
         SELECT id, user_id, status, total_amount, created_at, updated_at FROM orders
-        WHERE user_id = $3 ORDER BY id LIMIT $1 OFFSET $2)
+        -- user_id = $3 AND id > $4, as a range of the (user_id, id) index:
+        -- see orders-list.
+        WHERE (user_id, id) > ($3, $4) AND user_id <= $3
+        ORDER BY user_id, id LIMIT $1 OFFSET $2)
     SELECT page.*, i.id AS item_id, i.product_id, i.quantity, i.price
     FROM page LEFT JOIN order_items i ON i.order_id = page.id
     ORDER BY page.id, i.id";
@@ -27,8 +30,11 @@ async fn handle(req: Request) -> Outcome {
     // Both statements go out together on the shared connection.
     let (exists, rows) =
         tokio::try_join!(async { conn.query_one(USER_EXISTS, &[&id]).await }, async {
-            conn.query(ORDERS, &[&page.fetch_limit(), &page.offset, &id])
-                .await
+            conn.query(
+                ORDERS,
+                &[&page.fetch_limit(), &page.offset, &id, &page.after],
+            )
+            .await
         },)?;
     if !exists
         .try_get::<_, bool>(0)

@@ -27,7 +27,7 @@ async fn pages_and_404s() {
     assert_eq!(page.json().as_array().unwrap().len(), 2);
     assert_eq!(
         page.header("link"),
-        Some("</api/users/2/orders?limit=2&offset=2>; rel=\"next\"")
+        Some("</api/users/2/orders?limit=2&after=3>; rel=\"next\"")
     );
     assert_eq!(page.json()[0]["items"], serde_json::json!([]));
     app.get("/api/users/999/orders").await.problem(404);
