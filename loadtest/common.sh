@@ -1,11 +1,13 @@
-# The benchmark scripts' shell helpers (sourced by loadtest/bench, not run): a
-# throwaway PostgreSQL in a temporary directory, servers in process groups
-# of their own, bounded child runs, and the clean-up that stops all of it on
-# exit, error or Ctrl-C.
+# shellcheck shell=bash
+# The benchmark scripts' shell helpers (sourced by loadtest/bench and
+# loadtest/scale, not run): a throwaway PostgreSQL in a temporary directory,
+# servers in process groups of their own, bounded child runs, and the
+# clean-up that stops all of it on exit, error or Ctrl-C.
 #
 # The sourcing script sets SCRIPT (its name, for messages) and PG_BIN before
-# using these, then calls `setup_tmp` once; PG_DATA, PG_PORT and PSQL are set
-# by `start_postgres`. Only loopback addresses are used; every wait is bounded.
+# using these, then calls `setup_tmp` once. `find_psql` sets PSQL;
+# `start_postgres` sets PG_DATA, PG_PORT, PG_OPTS and DATABASE_URL. Only
+# loopback addresses are used; every wait is bounded.
 
 die() { echo "$SCRIPT: $*" >&2; exit 1; }
 log() { echo "$SCRIPT: $*" >&2; }
@@ -121,6 +123,7 @@ run_child() { # out-file limit-seconds command...
     for c in "${CHILDREN[@]}"; do [ "$c" = "$pid" ] || left+=("$c"); done
     CHILDREN=("${left[@]}")
     children_cpu
+    # shellcheck disable=SC2034  # for the caller
     CHILD_CPU="$(awk -v a="$t0" -v b="$CCPU" 'BEGIN { printf "%.2f", b - a }')"
     return "$rc"
 }
@@ -166,6 +169,7 @@ start_postgres() { # extra -c options...
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -o "$PG_OPTS" -t 60 -w start >/dev/null 9>&- \
         || { tail -20 "$PG_DATA/server.log" >&2; die "PostgreSQL did not start"; }
     run_psql -d postgres -c "CREATE DATABASE shop"
+    # shellcheck disable=SC2034  # for the caller
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/shop"
 }
 

@@ -205,7 +205,7 @@ class Run:
         if len(self.failures) <= 20:
             print(f"FAILED: {what}", file=sys.stderr, flush=True)
 
-    def check_page(self, case, page, after, status, headers, body):
+    def check_page(self, case, after, status, headers, body):
         """The first response of each page: is it the page the database
         says, with a Link exactly when more follow?"""
         limit = self.args.limit
@@ -251,7 +251,7 @@ class Run:
             for page, after in case.afters.items():
                 url = case.url(after, limit)
                 r = self.time_url(url, self.args.requests, self.args.warmup,
-                                  check=lambda s, h, b, c=case, p=page, a=after: self.check_page(c, p, a, s, h, b))
+                                  check=lambda s, h, b, c=case, a=after: self.check_page(c, a, s, h, b))
                 r.update(after=after, url=url)
                 entry["pages"][page] = r
             out.append(entry)
