@@ -253,14 +253,12 @@ class Split:
         self.spawned.append(instance)
         return instance
 
-    def start(self, together=False):
-        """Unless `together`, the first instance applies the schema alone
-        before the others start, as a migration Job would. Eight processes
-        migrating a fresh database at once deadlock when a `-- no
-        transaction` file (CREATE INDEX CONCURRENTLY) runs under the
-        advisory lock: the index build waits for the snapshots of the
-        statements waiting for that lock. A runtime issue, not the split's;
-        --start-together reproduces it."""
+    def start(self, together=True):
+        """All eight at once on the fresh database, as a first rollout
+        starts them: one applies sql/ (CREATE INDEX CONCURRENTLY among it)
+        while the others poll for the schema lock, which holds no snapshot
+        the index build would wait for (an earlier blocking lock deadlocked
+        here). --one-first lets the first migrate alone, as a Job would."""
         pending = []
         for group in self.env:
             for slot in (1, 2):
@@ -512,8 +510,8 @@ def main():
     parser.add_argument("--duration", type=int, default=45, help="seconds of load (must outlast the restarts)")
     parser.add_argument("--cold-runs", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
-    parser.add_argument("--start-together", action="store_true",
-                        help="start all eight instances at once on the fresh database")
+    parser.add_argument("--one-first", action="store_true",
+                        help="let the first instance apply the schema before the others start")
     parser.add_argument("--steps", default="routing,rolling,group-down,cold-start",
                         help="comma-separated subset, in this order")
     args = parser.parse_args()
@@ -533,7 +531,7 @@ def main():
     results = {}
     try:
         pg.start()
-        split.start(args.start_together)
+        split.start(together=not args.one_first)
         log(f"split: {sum(len(s) for s in split.slots.values())} runtime processes ("
             + "; ".join(f"{g}: {e['FUNCTIONS']}" for g, e in split.env.items())
             + f") behind HAProxy on 127.0.0.1:{split.proxy.port}")
