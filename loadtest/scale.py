@@ -188,6 +188,24 @@ class Client:
             return resp.status, dict(resp.getheaders()), body, ms
 
 
+def cpu_jiffies():
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            # user nice system idle iowait irq softirq steal (guest time is
+            # already in user)
+            ticks = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)   # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def busy_share(before, after):
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
 def percentile(values, p):
     s = sorted(values)
     return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
@@ -434,14 +452,23 @@ def measure(args):
     slow = SlowPlans(run.db, args.pg_log, args.slow_ms)
     print_case_header(args.requests)
     started = time.monotonic()
+    cpu_before = cpu_jiffies()
     slow.start()
     cases = run.measure_cases()
     plans = slow.stop()
+    busy = busy_share(cpu_before, cpu_jiffies())
     offsets = run.measure_offset(cases)
     print_offset(offsets)
     wrk_runs = run.measure_wrk(sizes) if args.wrk_duration > 0 else []
     if wrk_runs:
         print_wrk(wrk_runs, args)
+    # One request at a time: client, runtime and PostgreSQL take turns, so
+    # this run alone keeps about one core busy. Much more means something
+    # else ran beside it, and the figures (the p99 first) are partly its.
+    cores = os.cpu_count() or 1
+    print(f"\nCPU busy while the pages were measured: {busy:.0%} of {cores} cores"
+          + (" (more than this run alone uses: other work ran beside it, the figures are noisy)"
+             if busy * cores > 1.3 else ""))
     misses = target_misses(cases)
     head = (f"\ntargets (issue 11, for the default size: every page median <= {TARGET_MEDIAN_MS:g} ms, "
             f"p99 <= {TARGET_P99_MS:g} ms): ")
@@ -457,7 +484,8 @@ def measure(args):
     if args.json:
         meta = json.loads(args.meta) if args.meta else {}
         meta.update(sizes=sizes, requests_per_page=args.requests, warmup=args.warmup, limit=args.limit,
-                    measure_seconds=round(time.monotonic() - started, 1))
+                    measure_seconds=round(time.monotonic() - started, 1),
+                    cpu_busy_pages=round(busy, 3))
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "cases": cases, "offset": offsets, "wrk": wrk_runs,
                        "target_misses": misses, "slow_plans": plans, "failures": run.failures}, f, indent=2)
