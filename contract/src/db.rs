@@ -14,8 +14,11 @@
 //!   connection is never lent again: the runtime cancels the statement and
 //!   closes the connection ([`PgConn::abandoned`]).
 //!
-//! Every statement is prepared once per connection and kept in that
-//! connection's [`StatementCache`]. Errors become problems in one place
+//! Statements are sent as [`Statements`] says (`DB_STATEMENTS`): prepared
+//! once per connection and kept in that connection's [`StatementCache`]
+//! (the default, the fastest on a direct connection), or unnamed, with their
+//! parameter types, parsed, bound and run before one Sync, so that nothing
+//! named outlives a transaction, as a transaction-mode pooler requires. Errors become problems in one place
 //! ([`DbError`] → [`Problem`]): constraint violations are 409 or 422, an
 //! unreachable database is 503, anything else is logged and is a bare 500.
 
@@ -47,6 +50,10 @@ pub enum DbError {
     Connect(String),
     #[error("{}", describe(.0))]
     Query(#[from] tokio_postgres::Error),
+    #[error("expected {expected} row(s), the statement returned {got}")]
+    RowCount { expected: &'static str, got: usize },
+    #[error("the statement takes {expected} parameter(s), {given} were given")]
+    Parameters { expected: usize, given: usize },
 }
 
 /// tokio-postgres says only "db error"; logs need the server's words.
@@ -122,6 +129,10 @@ impl From<DbError> for Problem {
                 tracing::warn!(%error, "database unavailable");
                 Problem::unavailable("the database is unavailable; retry shortly")
             }
+            DbError::RowCount { .. } | DbError::Parameters { .. } => {
+                tracing::error!(%error, "a statement was used wrongly");
+                Problem::internal()
+            }
             DbError::Query(inner) => match inner.code() {
                 Some(code) => problem_for_state(code, &error),
                 None if inner.is_closed() || std::error::Error::source(inner).is_some() => {
@@ -171,13 +182,57 @@ fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
     }
 }
 
-/// Statements prepared on one connection, keyed by the address and length
-/// of their `&'static str` SQL (a constant next to the code that runs it):
-/// no hashing of the text on the hot path. Two copies of one text at two
-/// addresses are two entries, which is harmless.
+/// How statements reach the server (`DB_STATEMENTS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Statements {
+    /// Prepared once per connection and reused: parsed and planned once.
+    /// The fastest on a direct connection.
+    #[default]
+    Prepared,
+    /// Unnamed, with explicit parameter types: Parse, Bind, Execute and one
+    /// Sync, so no named statement outlives its transaction. For a
+    /// transaction-mode pooler (PgBouncer before 1.21 refuses named
+    /// statements there: "prepared statement \"s3\" already exists").
+    Unnamed,
+}
+
+impl std::str::FromStr for Statements {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Statements, String> {
+        match value {
+            "prepared" => Ok(Statements::Prepared),
+            "unnamed" => Ok(Statements::Unnamed),
+            _ => Err("must be `prepared` or `unnamed`".into()),
+        }
+    }
+}
+
+/// A statement's identity: where its `&'static str` lives and how long it
+/// is. Only made from a `&'static str`, whose address never changes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SqlKey(usize, usize);
+
+impl SqlKey {
+    fn of(sql: &'static str) -> SqlKey {
+        SqlKey(sql.as_ptr() as usize, sql.len())
+    }
+}
+
+/// What is known of each statement on one connection, keyed by the address
+/// and length of its `&'static str` SQL (a constant next to the code that
+/// runs it): no hashing of the text on the hot path. Two copies of one text
+/// at two addresses are two entries, which is harmless.
 #[derive(Default)]
 pub struct StatementCache {
-    statements: Mutex<HashMap<(usize, usize), Statement>>,
+    /// Prepared mode: the prepared statements.
+    statements: Mutex<HashMap<SqlKey, Statement>>,
+    /// Unnamed mode: each statement's parameter types, learnt once.
+    types: Mutex<HashMap<SqlKey, Arc<[Type]>>>,
+    /// One discovery at a time outside a transaction: two interleaved
+    /// BEGIN … COMMIT on one connection would close a statement outside
+    /// its transaction, on whatever server connection a pooler picks.
+    discovering: tokio::sync::Mutex<()>,
 }
 
 impl StatementCache {
@@ -186,32 +241,81 @@ impl StatementCache {
         client: &C,
         sql: &'static str,
     ) -> Result<Statement, tokio_postgres::Error> {
-        let key = (sql.as_ptr() as usize, sql.len());
-        if let Some(statement) = self.lock().get(&key) {
+        let key = SqlKey::of(sql);
+        if let Some(statement) = lock(&self.statements).get(&key) {
             return Ok(statement.clone());
         }
         // Two requests on one shared connection may both prepare the same
         // statement the first time; both copies work, one is kept.
         let statement = client.prepare(sql).await?;
-        self.lock().insert(key, statement.clone());
+        lock(&self.statements).insert(key, statement.clone());
         Ok(statement)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, usize), Statement>> {
-        // The map stays consistent even if a holder panicked: every insert
-        // is a single call.
-        self.statements
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The parameter types of `sql`, learnt the first time by preparing it
+    /// inside a transaction and closing it before the transaction ends, so
+    /// that even then nothing named is left on a pooled server connection.
+    async fn types<C: GenericClient + Sync>(
+        &self,
+        client: &C,
+        sql: &'static str,
+        in_transaction: bool,
+    ) -> Result<Arc<[Type]>, tokio_postgres::Error> {
+        let key = SqlKey::of(sql);
+        if let Some(types) = lock(&self.types).get(&key) {
+            return Ok(types.clone());
+        }
+        let _one_at_a_time = match in_transaction {
+            true => None,
+            false => Some(self.discovering.lock().await),
+        };
+        if let Some(types) = lock(&self.types).get(&key) {
+            return Ok(types.clone());
+        }
+        if !in_transaction {
+            client.batch_execute("BEGIN").await?;
+        }
+        let prepared = client.prepare(sql).await;
+        // Dropping the statement sends its Close before the COMMIT.
+        let types = prepared.map(|statement| Arc::<[Type]>::from(statement.params()));
+        if !in_transaction {
+            let end = if types.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            client.batch_execute(end).await?;
+        }
+        let types = types?;
+        lock(&self.types).insert(key, types.clone());
+        Ok(types)
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        lock(&self.statements).len() + lock(&self.types).len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The maps stay consistent even if a holder panicked: every insert is a
+/// single call.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `params` beside the types the server expects, for an unnamed statement.
+fn typed<'a>(
+    params: Params<'a>,
+    types: &[Type],
+) -> Result<Vec<(&'a (dyn ToSql + Sync), Type)>, DbError> {
+    if params.len() != types.len() {
+        return Err(DbError::Parameters {
+            expected: types.len(),
+            given: params.len(),
+        });
+    }
+    Ok(params.iter().copied().zip(types.iter().cloned()).collect())
 }
 
 /// Counts the calls on a connection that were sent and not yet answered.
@@ -238,14 +342,32 @@ pub struct PgConn {
     client: Client,
     statements: StatementCache,
     in_flight: InFlight,
+    mode: Statements,
+    /// Set per transaction (`SET LOCAL`) when no session setting may be
+    /// left on a pooled server connection.
+    transaction_timeout: Option<Duration>,
 }
 
 impl PgConn {
+    /// A connection whose statements are prepared once.
     pub fn new(client: Client) -> PgConn {
+        PgConn::with_mode(client, Statements::Prepared, None)
+    }
+
+    /// A connection sending statements as `mode` says; with a
+    /// `transaction_timeout`, each transaction sets its statement timeout
+    /// with `SET LOCAL`.
+    pub fn with_mode(
+        client: Client,
+        mode: Statements,
+        transaction_timeout: Option<Duration>,
+    ) -> PgConn {
         PgConn {
             client,
             statements: StatementCache::default(),
             in_flight: InFlight::default(),
+            mode,
+            transaction_timeout,
         }
     }
 
@@ -289,10 +411,15 @@ impl PgConn {
     /// handler stopped by its time limit leaves nothing half-written.
     pub async fn transaction(&mut self) -> Result<Tx<'_>, DbError> {
         let tx = self.in_flight.track(self.client.transaction()).await?;
+        if let Some(timeout) = self.transaction_timeout {
+            let set = format!("SET LOCAL statement_timeout = {}", timeout.as_millis());
+            self.in_flight.track(tx.batch_execute(&set)).await?;
+        }
         Ok(Tx {
             tx,
             statements: &self.statements,
             in_flight: &self.in_flight,
+            mode: self.mode,
         })
     }
 }
@@ -302,6 +429,7 @@ pub struct Tx<'a> {
     tx: Transaction<'a>,
     statements: &'a StatementCache,
     in_flight: &'a InFlight,
+    mode: Statements,
 }
 
 impl Tx<'_> {
@@ -319,9 +447,9 @@ impl Tx<'_> {
 /// The statement helpers, once for connections and transactions alike.
 /// Each call is counted in flight until its answer is read.
 macro_rules! statement_helpers {
-    ($ty:ty, $client:ident) => {
+    ($ty:ty, $client:ident, $in_transaction:expr) => {
         impl $ty {
-            /// All rows of a prepared statement.
+            /// All rows of a statement.
             pub async fn query(
                 &self,
                 sql: &'static str,
@@ -329,8 +457,21 @@ macro_rules! statement_helpers {
             ) -> Result<Vec<Row>, DbError> {
                 self.in_flight
                     .track(async {
-                        let statement = self.statements.get(&self.$client, sql).await?;
-                        Ok(self.$client.query(&statement, params).await?)
+                        Ok(match self.mode {
+                            Statements::Prepared => {
+                                let statement = self.statements.get(&self.$client, sql).await?;
+                                self.$client.query(&statement, params).await?
+                            }
+                            Statements::Unnamed => {
+                                let types = self
+                                    .statements
+                                    .types(&self.$client, sql, $in_transaction)
+                                    .await?;
+                                self.$client
+                                    .query_typed(sql, &typed(params, &types)?)
+                                    .await?
+                            }
+                        })
                     })
                     .await
             }
@@ -341,12 +482,14 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Option<Row>, DbError> {
-                self.in_flight
-                    .track(async {
-                        let statement = self.statements.get(&self.$client, sql).await?;
-                        Ok(self.$client.query_opt(&statement, params).await?)
-                    })
-                    .await
+                let mut rows = self.query(sql, params).await?;
+                match rows.len() {
+                    0 | 1 => Ok(rows.pop()),
+                    got => Err(DbError::RowCount {
+                        expected: "at most one",
+                        got,
+                    }),
+                }
             }
 
             /// Exactly one row (e.g. `INSERT … RETURNING`).
@@ -355,12 +498,14 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Row, DbError> {
-                self.in_flight
-                    .track(async {
-                        let statement = self.statements.get(&self.$client, sql).await?;
-                        Ok(self.$client.query_one(&statement, params).await?)
-                    })
-                    .await
+                let mut rows = self.query(sql, params).await?;
+                match rows.len() {
+                    1 => Ok(rows.remove(0)),
+                    got => Err(DbError::RowCount {
+                        expected: "exactly one",
+                        got,
+                    }),
+                }
             }
 
             /// The number of rows changed.
@@ -371,8 +516,21 @@ macro_rules! statement_helpers {
             ) -> Result<u64, DbError> {
                 self.in_flight
                     .track(async {
-                        let statement = self.statements.get(&self.$client, sql).await?;
-                        Ok(self.$client.execute(&statement, params).await?)
+                        Ok(match self.mode {
+                            Statements::Prepared => {
+                                let statement = self.statements.get(&self.$client, sql).await?;
+                                self.$client.execute(&statement, params).await?
+                            }
+                            Statements::Unnamed => {
+                                let types = self
+                                    .statements
+                                    .types(&self.$client, sql, $in_transaction)
+                                    .await?;
+                                self.$client
+                                    .execute_typed(sql, &typed(params, &types)?)
+                                    .await?
+                            }
+                        })
                     })
                     .await
             }
@@ -380,8 +538,8 @@ macro_rules! statement_helpers {
     };
 }
 
-statement_helpers!(PgConn, client);
-statement_helpers!(Tx<'_>, tx);
+statement_helpers!(PgConn, client, false);
+statement_helpers!(Tx<'_>, tx, true);
 
 /// A shared connection as the runtime lends it.
 pub type SharedLease = Arc<dyn Deref<Target = PgConn> + Send + Sync>;
@@ -390,8 +548,15 @@ pub type ExclusiveLease = Box<dyn DerefMut<Target = PgConn> + Send>;
 
 /// Where connections come from: implemented by the runtime over bb8.
 pub trait DbSource: Send + Sync + 'static {
+    /// A shared connection to the primary.
     fn shared(&self) -> BoxFuture<'_, Result<SharedLease, DbError>>;
+    /// An exclusive connection to the primary.
     fn exclusive(&self) -> BoxFuture<'_, Result<ExclusiveLease, DbError>>;
+    /// A shared connection for a read that may see a replica's slightly
+    /// older state; the primary when there is no replica.
+    fn replica(&self) -> BoxFuture<'_, Result<SharedLease, DbError>> {
+        self.shared()
+    }
 }
 
 /// A connection shared with concurrent requests; see the module docs.
@@ -430,6 +595,8 @@ pub struct Db {
     source: Arc<dyn DbSource>,
     bulkhead: Arc<Semaphore>,
     wait: Duration,
+    /// The client asked for a fresh read (`Cache-Control: no-cache`).
+    fresh: bool,
 }
 
 impl Db {
@@ -440,12 +607,31 @@ impl Db {
             source,
             bulkhead: Arc::new(Semaphore::new(max_exclusive.max(1))),
             wait,
+            fresh: false,
         }
     }
 
+    /// The same access, with every read on the primary: for a client that
+    /// asked to see every write committed so far.
+    pub fn with_fresh_reads(mut self) -> Db {
+        self.fresh = true;
+        self
+    }
+
     /// A connection for reads, shared with other requests; see the module
-    /// docs for why writes never run on it.
+    /// docs for why writes never run on it. With read replicas configured it
+    /// may be a replica's, a moment behind the primary: a read that must see
+    /// a write just made takes [`Db::fresh`].
     pub async fn shared(&self) -> Result<Shared, Problem> {
+        if self.fresh {
+            return self.fresh().await;
+        }
+        Ok(Shared(self.source.replica().await?))
+    }
+
+    /// A shared connection to the primary, for a read that must see every
+    /// committed write (e.g. the order another request just created).
+    pub async fn fresh(&self) -> Result<Shared, Problem> {
         Ok(Shared(self.source.shared().await?))
     }
 

@@ -50,6 +50,14 @@ pub enum LogFormat {
 pub struct Settings {
     /// `None`: start the embedded PostgreSQL.
     pub database_url: Option<Secret>,
+    /// Where `sql/` is applied from, when `database_url` is a pooler.
+    pub database_schema_url: Option<Secret>,
+    /// How statements are sent: prepared, or unnamed for a pooler.
+    pub db_statements: contract::db::Statements,
+    /// Read replicas, in the order given.
+    pub database_read_urls: Vec<Secret>,
+    /// A replica further behind than this leaves the rotation.
+    pub database_read_max_lag: Duration,
     pub host: String,
     pub port: u16,
     /// `/metrics` on its own listener instead of the main one.
@@ -98,6 +106,10 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             database_url: None,
+            database_schema_url: None,
+            db_statements: contract::db::Statements::Prepared,
+            database_read_urls: Vec::new(),
+            database_read_max_lag: Duration::from_secs(5),
             host: "0.0.0.0".into(),
             port: 5000,
             metrics_addr: None,
@@ -144,6 +156,24 @@ impl Settings {
         let defaults = Settings::default();
         let settings = Settings {
             database_url: env.secret("DATABASE_URL")?.map(Secret::new),
+            database_schema_url: env.secret("DATABASE_SCHEMA_URL")?.map(Secret::new),
+            db_statements: env
+                .parse("DB_STATEMENTS")?
+                .unwrap_or(defaults.db_statements),
+            // Several replicas: comma- or line-separated (a file may hold one a line).
+            database_read_urls: env
+                .secret("DATABASE_READ_URL")?
+                .map(|urls| {
+                    urls.split([',', '\n'])
+                        .map(str::trim)
+                        .filter(|url| !url.is_empty())
+                        .map(|url| Secret::new(url.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            database_read_max_lag: env
+                .millis("DATABASE_READ_MAX_LAG_MS")?
+                .unwrap_or(defaults.database_read_max_lag),
             host: env.string("HOST").unwrap_or(defaults.host),
             port: env.parse("PORT")?.unwrap_or(defaults.port),
             metrics_addr: env.parse("METRICS_ADDR")?,
@@ -375,11 +405,21 @@ impl Env<'_> {
 
     /// `NAME`, or the contents of the file `NAME_FILE` names (Docker secrets).
     fn secret(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
-        if let Some(value) = self.string(name) {
+        let file_variable = format!("{name}_FILE");
+        let direct = self.string(name);
+        let file = self.string(&file_variable);
+        if let (Some(_), Some(path)) = (&direct, &file) {
+            // Which one wins would be a guess; the operator says.
+            return Err(ConfigError {
+                variable: name,
+                value: format!("(set, and {file_variable}={path})"),
+                reason: format!("set {name} or {file_variable}, not both"),
+            });
+        }
+        if let Some(value) = direct {
             return Ok(Some(value));
         }
-        let file_variable = format!("{name}_FILE");
-        let Some(path) = self.string(&file_variable) else {
+        let Some(path) = file else {
             return Ok(None);
         };
         std::fs::read_to_string(&path)
@@ -387,6 +427,8 @@ impl Env<'_> {
             .map_err(|error| ConfigError {
                 variable: match name {
                     "DATABASE_URL" => "DATABASE_URL_FILE",
+                    "DATABASE_SCHEMA_URL" => "DATABASE_SCHEMA_URL_FILE",
+                    "DATABASE_READ_URL" => "DATABASE_READ_URL_FILE",
                     "API_KEYS" => "API_KEYS_FILE",
                     other => other,
                 },

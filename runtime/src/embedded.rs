@@ -304,7 +304,7 @@ pub fn find_binaries() -> Option<PathBuf> {
 }
 
 /// The (uid, gid) to run PostgreSQL as: `postgres` when we are root.
-fn postgres_owner() -> Result<Option<(u32, u32)>, EmbeddedError> {
+pub fn postgres_owner() -> Result<Option<(u32, u32)>, EmbeddedError> {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod metrics;
 pub mod pool;
 pub mod registry;
+pub mod replicas;
 pub mod router;
 pub mod schema;
 pub mod server;
@@ -110,13 +111,48 @@ pub async fn start(
             timeout: settings.pool_timeout,
             statement_timeout: longest + Duration::from_secs(1),
             ca_file: settings.database_ca_file.clone(),
+            statements: settings.db_statements,
+            report: true,
         },
     )?;
+    let replicas = settings
+        .database_read_urls
+        .iter()
+        .enumerate()
+        .map(|(index, url)| {
+            let database = Database::new(
+                url.expose(),
+                PoolOptions {
+                    size: settings.shared_connections + 1,
+                    shared: settings.shared_connections,
+                    // A replica that does not answer is skipped for the
+                    // primary; a read should not wait long to find out.
+                    timeout: settings.pool_timeout.min(Duration::from_millis(500)),
+                    statement_timeout: longest + Duration::from_secs(1),
+                    ca_file: settings.database_ca_file.clone(),
+                    statements: settings.db_statements,
+                    report: false,
+                },
+            )?;
+            Ok(replicas::Replica::new(index, database))
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
     database.wait_until_ready(Duration::from_secs(30)).await?;
-    schema::apply(&database.dedicated().await?).await?;
+    match &settings.database_schema_url {
+        Some(url) => {
+            let direct =
+                pool::connect_once(url.expose(), settings.database_ca_file.as_deref()).await?;
+            schema::bring_up_to_date(&direct, false).await?;
+        }
+        None => {
+            let through_pooler = settings.db_statements == contract::db::Statements::Unnamed;
+            schema::bring_up_to_date(&database.dedicated().await?, through_pooler).await?;
+        }
+    }
 
     let router = Router::new(&functions)?;
-    let source: Arc<dyn DbSource> = database.clone();
+    let databases = Arc::new(replicas::Databases::new(database.clone(), replicas));
+    let source: Arc<dyn DbSource> = databases.clone();
     let guards: Vec<Guard> = functions
         .iter()
         .zip(&limits)
@@ -196,6 +232,7 @@ pub async fn start(
     };
 
     let api_keys = ApiKeys::from_settings(&settings);
+    let max_replica_lag = settings.database_read_max_lag;
     let app = Arc::new(App::new(
         router,
         guards,
@@ -205,12 +242,15 @@ pub async fn start(
         metrics_on_main.then(|| metrics.clone()),
     ));
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(server::serve(
-        listener,
-        app,
-        limits,
-        wait_for(stopped.clone()),
-    ))];
+    let mut tasks = vec![
+        tokio::spawn(server::serve(
+            listener,
+            app,
+            limits,
+            wait_for(stopped.clone()),
+        )),
+        tokio::spawn(databases.watch(max_replica_lag, wait_for(stopped.clone()))),
+    ];
     if let Some(listener) = metrics_listener {
         let exporter = Arc::new(MetricsOnly(MetricsEndpoint { metrics, api_keys }));
         tasks.push(tokio::spawn(server::serve(

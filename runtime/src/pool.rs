@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bb8::{ManageConnection, PooledConnection, RunError};
 use bb8_postgres::PostgresConnectionManager;
-use contract::db::{DbSource, ExclusiveLease, SharedLease};
+use contract::db::{DbSource, ExclusiveLease, SharedLease, Statements};
 use contract::{DbError, PgConn};
 use futures_util::future::BoxFuture;
 use tokio_postgres::config::SslMode;
@@ -30,6 +30,7 @@ pub struct Manager {
     /// For cancel requests, which open a connection of their own.
     tls: MakeRustlsConnect,
     statement_timeout: Duration,
+    statements: Statements,
 }
 
 impl ManageConnection for Manager {
@@ -38,15 +39,28 @@ impl ManageConnection for Manager {
 
     async fn connect(&self) -> Result<PgConn, tokio_postgres::Error> {
         let client = self.inner.connect().await?;
-        // A statement outliving every function's time limit would hold a
-        // shared lane for nothing: the server stops it.
-        client
-            .batch_execute(&format!(
-                "SET statement_timeout = {}",
-                self.statement_timeout.as_millis()
-            ))
-            .await?;
-        Ok(PgConn::new(client))
+        match self.statements {
+            Statements::Prepared => {
+                // A statement outliving every function's time limit would
+                // hold a shared lane for nothing: the server stops it.
+                client
+                    .batch_execute(&format!(
+                        "SET statement_timeout = {}",
+                        self.statement_timeout.as_millis()
+                    ))
+                    .await?;
+                Ok(PgConn::new(client))
+            }
+            // Through a pooler a session setting would stay on a server
+            // connection that other clients get next: the timeout is set
+            // per transaction instead, and single statements that overrun
+            // are cancelled when their request is abandoned.
+            Statements::Unnamed => Ok(PgConn::with_mode(
+                client,
+                Statements::Unnamed,
+                Some(self.statement_timeout),
+            )),
+        }
     }
 
     async fn is_valid(&self, conn: &mut PgConn) -> Result<(), tokio_postgres::Error> {
@@ -108,6 +122,7 @@ impl bb8::ErrorSink<tokio_postgres::Error> for ErrorCounter {
 /// The runtime's database: the bb8 pool and its shared lanes.
 pub struct Database {
     pool: bb8::Pool<Manager>,
+    statements: Statements,
     lanes: Box<[Mutex<Option<Arc<Pooled>>>]>,
     next_lane: AtomicUsize,
     timeout: Duration,
@@ -122,24 +137,21 @@ pub struct PoolOptions {
     pub statement_timeout: Duration,
     /// Extra trusted CA certificates (PEM) for TLS to PostgreSQL.
     pub ca_file: Option<PathBuf>,
+    pub statements: Statements,
+    /// Whether this pool counts in the `db_pool_*` metrics (the primary's
+    /// pools; a replica's have metrics of their own).
+    pub report: bool,
 }
 
 impl Database {
     /// A pool over `url`; no connection is opened until one is needed.
     pub fn new(url: &str, options: PoolOptions) -> Result<Arc<Database>, DbError> {
-        let mut config: Config = url.parse().map_err(|error: tokio_postgres::Error| {
-            DbError::Connect(format!("DATABASE_URL: {error}"))
-        })?;
-        // TLS when the URL asks for it (`sslmode=require`), verified; plain
-        // otherwise. tokio-postgres' default, `prefer`, would try TLS and
-        // then fail on a certificate nobody asked to trust.
-        if config.get_ssl_mode() == SslMode::Prefer && !url.contains("sslmode=prefer") {
-            config.ssl_mode(SslMode::Disable);
-        }
+        let config = client_config(url)?;
         let tls = tls_connector(options.ca_file.as_deref())?;
         let manager = Manager {
             inner: PostgresConnectionManager::new(config, tls.clone()),
             tls,
+            statements: options.statements,
             statement_timeout: options.statement_timeout,
         };
         let pool = bb8::Pool::builder()
@@ -153,14 +165,17 @@ impl Database {
         let lanes = (0..options.shared).map(|_| Mutex::new(None)).collect();
         let database = Arc::new(Database {
             pool,
+            statements: options.statements,
             lanes,
             next_lane: AtomicUsize::new(0),
             timeout: options.timeout,
             max_size: options.size,
         });
-        let mut pools = lock(&POOLS);
-        pools.retain(|pool| pool.strong_count() > 0);
-        pools.push(Arc::downgrade(&database));
+        if options.report {
+            let mut pools = lock(&POOLS);
+            pools.retain(|pool| pool.strong_count() > 0);
+            pools.push(Arc::downgrade(&database));
+        }
         Ok(database)
     }
 
@@ -184,6 +199,13 @@ impl Database {
                 }
             }
         }
+    }
+
+    /// One row of `sql` (no parameters, unnamed: it works through a pooler
+    /// too), on a pooled connection: the replica watcher's question.
+    pub async fn probe(&self, sql: &str) -> Result<tokio_postgres::Row, DbError> {
+        let conn = self.checkout().await?;
+        Ok(conn.client().query_typed_one(sql, &[]).await?)
     }
 
     /// A connection outside the pool, for start-up work (schema).
@@ -245,6 +267,22 @@ pub fn export_metrics() {
     metrics::gauge!("db_pool_pending_requests").set(pending as f64);
 }
 
+/// One connection to `url` outside any pool, its driver on a task of its
+/// own (for applying the schema through a direct connection).
+pub async fn connect_once(url: &str, ca_file: Option<&Path>) -> Result<PgConn, DbError> {
+    let config = client_config(url)?;
+    let (client, connection) = config
+        .connect(tls_connector(ca_file)?)
+        .await
+        .map_err(|error| DbError::Connect(contract::db::describe(&error)))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(error = %contract::db::describe(&error), "a one-off connection ended");
+        }
+    });
+    Ok(PgConn::new(client))
+}
+
 /// rustls with the public roots and, if given, the CAs in `ca_file` (a
 /// managed database's own CA, or a self-signed server's certificate).
 fn tls_connector(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
@@ -271,6 +309,25 @@ fn tls_connector(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
     Ok(MakeRustlsConnect::new(config))
 }
 
+/// The connection settings of `url`, with the runtime's own defaults.
+fn client_config(url: &str) -> Result<Config, DbError> {
+    let mut config: Config = url.parse().map_err(|error: tokio_postgres::Error| {
+        DbError::Connect(format!("DATABASE_URL: {error}"))
+    })?;
+    // TLS when the URL asks for it (`sslmode=require`), verified; plain
+    // otherwise. tokio-postgres' default, `prefer`, would try TLS and then
+    // fail on a certificate nobody asked to trust.
+    if config.get_ssl_mode() == SslMode::Prefer && !url.contains("sslmode=prefer") {
+        config.ssl_mode(SslMode::Disable);
+    }
+    // A startup parameter, which poolers pass on per client (PgBouncer keeps
+    // it for each client); it names us in pg_stat_activity.
+    if config.get_application_name().is_none() {
+        config.application_name(crate::SERVICE_NAME);
+    }
+    Ok(config)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A slot holds an Option<Arc>: it is consistent whatever a panicking
     // holder was doing.
@@ -281,7 +338,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl DbSource for Database {
     fn shared(&self) -> BoxFuture<'_, Result<SharedLease, DbError>> {
-        Box::pin(async move { Ok(self.lane().await? as SharedLease) })
+        Box::pin(async move {
+            match self.statements {
+                Statements::Prepared => Ok(self.lane().await? as SharedLease),
+                // A transaction-mode pooler may hand each statement of a
+                // pipeline to a different server connection, and PgBouncer
+                // 1.18 does not follow a pipeline through: no sharing, each
+                // read gets a connection of its own.
+                Statements::Unnamed => Ok(Arc::new(self.checkout().await?) as SharedLease),
+            }
+        })
     }
 
     fn exclusive(&self) -> BoxFuture<'_, Result<ExclusiveLease, DbError>> {

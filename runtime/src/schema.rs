@@ -54,6 +54,69 @@ pub enum SchemaError {
         applied: String,
         now: String,
     },
+    #[error(
+        "sql/ has files to apply ({0}) and DATABASE_URL goes through a transaction-mode pooler \
+         (DB_STATEMENTS=unnamed), which cannot hold the schema lock or run CREATE INDEX \
+         CONCURRENTLY: set DATABASE_SCHEMA_URL to a direct connection to the primary"
+    )]
+    NeedsDirectConnection(String),
+}
+
+/// Whether every file is already applied as it is now: read without the
+/// lock, so that a start through a pooler, or one of many replicas, does
+/// nothing more when there is nothing to do. An edited file is an error
+/// here already.
+async fn pending(client: &tokio_postgres::Client) -> Result<Vec<&'static str>, SchemaError> {
+    let step = |source| SchemaError::Apply {
+        file: "schema_migrations",
+        source,
+    };
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(step)?;
+    if !exists {
+        return Ok(FILES.iter().map(|(name, _)| *name).collect());
+    }
+    let rows = client
+        .query("SELECT name, checksum FROM schema_migrations", &[])
+        .await
+        .map_err(step)?;
+    let mut pending = Vec::new();
+    for (name, sql) in FILES {
+        let recorded = rows
+            .iter()
+            .find(|row| row.try_get::<_, &str>(0).ok() == Some(*name))
+            .map(|row| row.try_get::<_, String>(1))
+            .transpose()
+            .map_err(step)?;
+        match recorded {
+            None => pending.push(*name),
+            Some(applied) if applied != checksum(sql) => {
+                return Err(SchemaError::Edited {
+                    file: name,
+                    applied,
+                    now: checksum(sql),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(pending)
+}
+
+/// Brings the schema up to date on `conn`. `through_pooler`: `conn` is a
+/// transaction-mode pooler, which can check but not apply.
+pub async fn bring_up_to_date(conn: &PgConn, through_pooler: bool) -> Result<(), SchemaError> {
+    let pending = pending(conn.client()).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if through_pooler {
+        return Err(SchemaError::NeedsDirectConnection(pending.join(", ")));
+    }
+    apply(conn).await
 }
 
 /// The first line that marks a file to run outside a transaction.

@@ -165,13 +165,17 @@ impl App {
             Err(problem) => return (route, Some(function), Err(problem)),
         };
         let method = Method::from_http(&parts.method).unwrap_or(Method::Get);
+        let db = match wants_fresh_reads(&parts.headers) {
+            true => guard.db.clone().with_fresh_reads(),
+            false => guard.db.clone(),
+        };
         let req = Request::new(RequestParts {
             method,
             uri: parts.uri,
             headers: parts.headers,
             body,
             params,
-            db: guard.db.clone(),
+            db,
             request_id: request_id.to_owned(),
             service: self.service.clone(),
         });
@@ -209,6 +213,17 @@ impl App {
             )),
         }
     }
+}
+
+/// `Cache-Control: no-cache`: the client will not take a stored (here: a
+/// replica's possibly older) answer, so its reads go to the primary.
+fn wants_fresh_reads(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|directive| directive.trim().eq_ignore_ascii_case("no-cache"))
 }
 
 /// `/metrics`, on the main listener or on `METRICS_ADDR`'s: one rule for

@@ -57,3 +57,33 @@ async fn emails_that_differ_only_in_case_are_named_before_the_unique_index() {
         1
     );
 }
+
+/// Through a transaction-mode pooler the schema can be checked but not
+/// applied (no session lock, no CREATE INDEX CONCURRENTLY): with files to
+/// apply, the start says to give a direct connection.
+#[tokio::test]
+async fn through_a_pooler_files_to_apply_need_a_direct_connection() {
+    let app = TestApp::start(FUNCTIONS).await;
+    app.sql("DELETE FROM schema_migrations WHERE name = '04-list-indexes.sql'")
+        .await;
+    let mut pooled = test_settings();
+    pooled.db_statements = contract::db::Statements::Unnamed;
+    let error = match runtime::start(pooled.clone(), &app.database_url, FUNCTIONS).await {
+        Ok(_) => panic!("a start through a pooler should not apply sql/"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("04-list-indexes.sql"), "{error}");
+    assert!(error.contains("DATABASE_SCHEMA_URL"), "{error}");
+
+    // With the direct connection named, the same start applies it.
+    pooled.database_schema_url = Some(runtime::config::Secret::new(app.database_url.clone()));
+    let running = runtime::start(pooled, &app.database_url, FUNCTIONS)
+        .await
+        .expect("the start with DATABASE_SCHEMA_URL");
+    running.shutdown().await;
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM schema_migrations WHERE name = '04-list-indexes.sql'")
+            .await,
+        1
+    );
+}

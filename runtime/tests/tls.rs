@@ -124,6 +124,8 @@ async fn sslmode_require_connects_over_verified_tls() {
         timeout: Duration::from_secs(2),
         statement_timeout: Duration::from_secs(5),
         ca_file: ca_file.map(Into::into),
+        statements: contract::db::Statements::Prepared,
+        report: false,
     };
     let untrusted = Database::new(&url, options(None)).unwrap();
     let error = untrusted

@@ -23,6 +23,9 @@ use runtime::config::Settings;
 use runtime::embedded::{EmbeddedOptions, EmbeddedPostgres};
 use serde_json::Value;
 
+pub mod pooler;
+pub mod replica;
+
 pub use runtime;
 pub use serde_json::json;
 
@@ -70,7 +73,7 @@ fn cluster() -> &'static Cluster {
 }
 
 /// Where test clusters keep their data, open to the `postgres` user.
-fn clusters_root() -> std::path::PathBuf {
+pub(crate) fn clusters_root() -> std::path::PathBuf {
     let root = std::env::temp_dir().join("shop-test-clusters");
     let _ = std::fs::create_dir_all(&root);
     use std::os::unix::fs::PermissionsExt;
@@ -281,8 +284,17 @@ impl TestApp {
     ) -> TestApp {
         init_logs();
         let mut settings = test_settings();
+        // TEST_POOLER=pgbouncer: the runtime goes through PgBouncer in
+        // transaction mode; the test's own connection stays direct.
+        let runtime_url = if pooler::enabled() {
+            settings.db_statements = contract::db::Statements::Unnamed;
+            let name = database_url.rsplit('/').next().unwrap_or_default();
+            pooler::url_template(&cluster().url_template).replace("{db}", name)
+        } else {
+            database_url.clone()
+        };
         configure(&mut settings);
-        let running = runtime::start(settings, &database_url, functions)
+        let running = runtime::start(settings, &runtime_url, functions)
             .await
             .unwrap_or_else(|error| panic!("starting the runtime: {error}"));
         let db = connect(&database_url)

@@ -18,12 +18,22 @@ pub const FUNCTION: Function = Function {
 
 const PING: &str = "SELECT 1";
 
+/// How long a ping may take before the database counts as unreachable: a
+/// pooler queues a query while it cannot reach the server, so without a
+/// bound the probe would wait out its time limit and answer 504.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn handle(req: Request) -> Outcome {
     let unreachable = |_| Problem::unavailable("the database is unreachable");
-    let conn = req.db().shared().await.map_err(unreachable)?;
-    conn.query_one(PING, &[])
+    let ping = async {
+        // The primary: readiness means writes can be served.
+        let conn = req.db().fresh().await?;
+        conn.query_one(PING, &[]).await.map_err(Problem::from)
+    };
+    tokio::time::timeout(PATIENCE, ping)
         .await
-        .map_err(|error| unreachable(Problem::from(error)))?;
+        .map_err(|_| Problem::unavailable("the database is unreachable"))?
+        .map_err(unreachable)?;
     Ok(Reply::static_json(
         br#"{"status":"success","database":"connected"}"#,
     ))

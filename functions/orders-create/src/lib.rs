@@ -192,7 +192,7 @@ async fn handle(req: Request) -> Outcome {
             drop(tx);
             let earlier = req
                 .db()
-                .shared()
+                .fresh()
                 .await?
                 .query_one(FIND_BY_KEY, &[&key])
                 .await?;
@@ -276,11 +276,8 @@ async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
             ..Problem::invalid_field("Idempotency-Key", "was already used for a different order")
         });
     }
-    let rows = db
-        .shared()
-        .await?
-        .query(Order::SELECT_BY_ID, &[&id])
-        .await?;
+    // Fresh: the order was committed a moment ago, maybe not yet on a replica.
+    let rows = db.fresh().await?.query(Order::SELECT_BY_ID, &[&id]).await?;
     let order = Order::from_rows(&rows)?
         .pop()
         .ok_or_else(Problem::internal)?;

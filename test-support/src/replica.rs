@@ -1,0 +1,64 @@
+//! A primary and a real streaming replica of it (`pg_basebackup -R`), for
+//! the read-replica tests. Both run from the installed PostgreSQL binaries
+//! in temporary directories and stop when the test's thread ends.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use runtime::embedded::{find_binaries, postgres_owner, EmbeddedOptions, EmbeddedPostgres};
+
+use crate::PrivateCluster;
+
+/// A primary and one streaming replica.
+pub struct StreamingPair {
+    pub primary: PrivateCluster,
+    pub replica: EmbeddedPostgres,
+}
+
+impl StreamingPair {
+    /// Starts both; call from the test's own thread.
+    pub fn start() -> StreamingPair {
+        let primary = PrivateCluster::start();
+        let data_dir = primary
+            .postgres
+            .data_dir()
+            .with_file_name(format!("{}-replica", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let bin = find_binaries().expect("the PostgreSQL binaries");
+        let mut backup = Command::new(bin.join("pg_basebackup"));
+        backup
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary.postgres.port().to_string(),
+            ])
+            .args(["-U", "postgres", "-X", "stream", "-R", "-c", "fast", "-D"])
+            .arg(&data_dir)
+            .stdin(Stdio::null());
+        if let Some((uid, gid)) = postgres_owner().expect("a postgres user") {
+            backup.uid(uid).gid(gid).env("HOME", "/tmp");
+        }
+        let output = backup.output().expect("running pg_basebackup");
+        assert!(
+            output.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let replica = EmbeddedPostgres::start(&EmbeddedOptions {
+            data_dir,
+            durable: false,
+            port: None,
+            settings: Vec::new(),
+        })
+        .expect("starting the replica");
+        StreamingPair { primary, replica }
+    }
+}
+
+impl Drop for StreamingPair {
+    fn drop(&mut self) {
+        self.replica.stop();
+        let _ = std::fs::remove_dir_all(self.replica.data_dir());
+    }
+}
