@@ -91,7 +91,8 @@ pub async fn start(
     database_url: &str,
     functions: &[Function],
 ) -> Result<Running, StartError> {
-    let functions = select(functions, &settings.functions)?;
+    let registry = functions;
+    let functions = select(registry, &settings.functions)?;
     let metrics = Metrics::install()?;
 
     let limits: Vec<_> = functions
@@ -170,24 +171,11 @@ pub async fn start(
     // per process, by whichever starts first.
     static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let announce = !ANNOUNCED.swap(true, std::sync::atomic::Ordering::Relaxed);
-    let mut routes: Vec<RouteInfo> = Vec::new();
-    for guard in &guards {
-        let methods = router::allow_header(guard.function.methods.iter().copied());
-        for method in methods.split(", ") {
-            routes.push(RouteInfo {
-                function: guard.function.name.into(),
-                method: method.into(),
-                path: guard.function.path.into(),
-                timeout_ms: guard.limits.timeout.as_millis() as u64,
-                concurrency: guard.limits.concurrency,
-                db_connections: guard.limits.db_connections,
-            });
-            if !announce {
-                continue;
-            }
+    if announce {
+        for guard in &guards {
             tracing::info!(
                 function = guard.function.name,
-                method,
+                methods = router::allow_header(guard.function.methods.iter().copied()),
                 path = guard.function.path,
                 timeout_ms = guard.limits.timeout.as_millis() as u64,
                 concurrency = guard.limits.concurrency,
@@ -196,6 +184,10 @@ pub async fn start(
             );
         }
     }
+    // The route table `GET /` shows is the whole API's, also when this
+    // process serves a subset (FUNCTIONS) behind a gateway that sends each
+    // route to the process that serves it.
+    let mut routes = route_table(registry, &settings);
     let metrics_on_main = settings.metrics_addr.is_none();
     if metrics_on_main {
         for method in ["GET", "HEAD"] {
@@ -274,6 +266,27 @@ pub async fn start(
 
 async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// Every (function, method, path) of `registry`, with the limits `settings`
+/// give each; HEAD beside each GET.
+pub fn route_table(registry: &[Function], settings: &Settings) -> Vec<RouteInfo> {
+    let mut routes = Vec::new();
+    for function in registry {
+        let limits = settings.limits_for(function.name, function.limits);
+        let methods = router::allow_header(function.methods.iter().copied());
+        for method in methods.split(", ") {
+            routes.push(RouteInfo {
+                function: function.name.into(),
+                method: method.into(),
+                path: function.path.into(),
+                timeout_ms: limits.timeout.as_millis() as u64,
+                concurrency: limits.concurrency,
+                db_connections: limits.db_connections,
+            });
+        }
+    }
+    routes
 }
 
 /// Binds `addr` without `SO_REUSEPORT` and lets go at once: fails with

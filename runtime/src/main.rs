@@ -344,9 +344,15 @@ fn healthcheck() -> ExitCode {
 /// One route of the registry, as `runtime routes --format json` prints it.
 #[derive(serde::Serialize)]
 struct RouteLine {
-    function: &'static str,
-    methods: Vec<&'static str>,
-    path: &'static str,
+    function: String,
+    methods: Vec<String>,
+    path: String,
+    /// The limits in force with this environment's settings (defaults and
+    /// `FUNCTION_LIMITS`), for platforms that size by them (Knative's
+    /// containerConcurrency).
+    timeout_ms: u64,
+    concurrency: u32,
+    db_connections: u32,
 }
 
 /// Prints every route the binary can serve: one `METHODS PATH FUNCTION` line
@@ -362,28 +368,34 @@ fn routes(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let with_head = |methods: &[contract::Method]| {
-        let mut names = Vec::new();
-        for method in methods {
-            names.push(method.as_str());
-            if *method == contract::Method::Get {
-                names.push("HEAD");
-            }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(2);
         }
-        names
     };
-    let mut lines: Vec<RouteLine> = FUNCTIONS
-        .iter()
-        .map(|function| RouteLine {
-            function: function.name,
-            methods: with_head(function.methods),
-            path: function.path,
-        })
-        .collect();
+    let mut lines: Vec<RouteLine> = Vec::new();
+    for route in runtime::route_table(FUNCTIONS, &settings) {
+        match lines.last_mut() {
+            Some(line) if line.function == route.function => line.methods.push(route.method),
+            _ => lines.push(RouteLine {
+                function: route.function,
+                methods: vec![route.method],
+                path: route.path,
+                timeout_ms: route.timeout_ms,
+                concurrency: route.concurrency,
+                db_connections: route.db_connections,
+            }),
+        }
+    }
     lines.push(RouteLine {
-        function: "metrics",
-        methods: vec!["GET", "HEAD"],
-        path: "/metrics",
+        function: "metrics".into(),
+        methods: vec!["GET".into(), "HEAD".into()],
+        path: "/metrics".into(),
+        timeout_ms: 0,
+        concurrency: 0,
+        db_connections: 0,
     });
     if json {
         match serde_json::to_string_pretty(&lines) {
