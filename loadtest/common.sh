@@ -6,8 +6,10 @@
 #
 # The sourcing script sets SCRIPT (its name, for messages) and PG_BIN before
 # using these, then calls `setup_tmp` once. `find_psql` sets PSQL;
-# `start_postgres` sets PG_DATA, PG_PORT, PG_OPTS and DATABASE_URL. Only
-# loopback addresses are used; every wait is bounded.
+# `start_postgres` sets PG_DATA, PG_PORT, PG_OPTS and DATABASE_URL; a script
+# that starts more clusters (a replica) adds their data directories to
+# CLUSTERS, and the clean-up stops them before the primary. Only loopback
+# addresses are used; every wait is bounded.
 
 die() { echo "$SCRIPT: $*" >&2; exit 1; }
 log() { echo "$SCRIPT: $*" >&2; }
@@ -39,6 +41,7 @@ take_bench_lock() {
 
 TMP=""
 PG_DATA=""
+CLUSTERS=()         # more clusters to stop (a replica), by data directory
 GROUPS_TO_KILL=()   # process groups started with setsid (servers, peers)
 CHILDREN=()         # wrk / pgbench / measurement runs (each under timeout)
 
@@ -60,6 +63,17 @@ as_pg() { # run a PostgreSQL tool as the postgres user when root
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+stop_cluster() { # data-directory: fast shutdown, KILL if it does not stop within 30 s
+    local dir="$1" pm
+    [ -f "$dir/postmaster.pid" ] || return 0
+    as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -t 30 -w stop >/dev/null 2>&1
+    if [ -f "$dir/postmaster.pid" ]; then
+        pm="$(head -1 "$dir/postmaster.pid" 2>/dev/null)"
+        [ -n "$pm" ] && kill -KILL "$pm" 2>/dev/null
+    fi
+    return 0
+}
+
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -68,13 +82,8 @@ cleanup() {
     for c in "${CHILDREN[@]}"; do kill -TERM "$c" 2>/dev/null; done
     for c in "${CHILDREN[@]}"; do wait "$c" 2>/dev/null; done
     for g in "${GROUPS_TO_KILL[@]}"; do stop_group "$g"; done
-    if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -t 30 -w stop >/dev/null 2>&1
-        if [ -f "$PG_DATA/postmaster.pid" ]; then
-            local pm; pm="$(head -1 "$PG_DATA/postmaster.pid" 2>/dev/null)"
-            [ -n "$pm" ] && kill -KILL "$pm" 2>/dev/null
-        fi
-    fi
+    for c in "${CLUSTERS[@]}"; do stop_cluster "$c"; done
+    [ -z "$PG_DATA" ] || stop_cluster "$PG_DATA"
     if [ -n "$TMP" ] && [ -d "$TMP" ]; then
         if [ "${KEEP_TMP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
     fi
