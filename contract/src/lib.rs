@@ -39,12 +39,3 @@ pub use validate::Validator;
 
 /// What a handler returns.
 pub type Outcome = Result<Reply, Problem>;
-
-/// Turns `async fn handle(req: Request) -> Outcome` into the function pointer a
-/// [`Function`] holds: `handler: contract::handler!(handle)`.
-#[macro_export]
-macro_rules! handler {
-    ($handle:path) => {
-        |req: $crate::Request| -> $crate::HandlerFuture { ::std::boxed::Box::pin($handle(req)) }
-    };
-}

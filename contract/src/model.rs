@@ -43,9 +43,48 @@ pub fn timestamp<S: serde::Serializer>(
     serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
 }
 
-/// A resource read from one row.
+/// A resource read from a row by position (measured faster than by name),
+/// against one list of its columns: the statement's columns are compared
+/// with [`FromRow::COLUMNS`] once per call, so a `RETURNING` that lists two
+/// TEXT columns the other way round is an error, never a swapped field.
 pub trait FromRow: Sized {
-    fn from_row(row: &Row) -> Result<Self, DbError>;
+    /// The columns `read` takes, in order.
+    const COLUMNS: &'static [&'static str];
+
+    /// One row, by position; see [`FromRow::from_row`] for the checked way.
+    fn read(row: &Row) -> Result<Self, DbError>;
+
+    /// One row, its columns checked.
+    fn from_row(row: &Row) -> Result<Self, DbError> {
+        check_columns(std::any::type_name::<Self>(), Self::COLUMNS, row)?;
+        Self::read(row)
+    }
+
+    /// Every row, the columns checked once (all rows of a statement share them).
+    fn from_rows(rows: &[Row]) -> Result<Vec<Self>, DbError> {
+        if let Some(first) = rows.first() {
+            check_columns(std::any::type_name::<Self>(), Self::COLUMNS, first)?;
+        }
+        rows.iter().map(Self::read).collect()
+    }
+}
+
+/// An error unless `row`'s columns are `expected`, by name and in order.
+fn check_columns(model: &str, expected: &[&str], row: &Row) -> Result<(), DbError> {
+    let got = row.columns();
+    let same = got.len() == expected.len()
+        && got
+            .iter()
+            .zip(expected)
+            .all(|(column, name)| column.name() == *name);
+    if same {
+        return Ok(());
+    }
+    Err(DbError::Columns {
+        model: model.rsplit("::").next().unwrap_or(model).to_owned(),
+        expected: expected.join(", "),
+        got: got.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "),
+    })
 }
 
 impl crate::Keyed for User {
@@ -66,11 +105,6 @@ impl crate::Keyed for Order {
     }
 }
 
-/// Every row as `T`.
-pub fn all<T: FromRow>(rows: &[Row]) -> Result<Vec<T>, DbError> {
-    rows.iter().map(T::from_row).collect()
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub id: i64,
@@ -83,6 +117,9 @@ pub struct User {
 }
 
 impl User {
+    /// Whether user `$1` exists: one row, one boolean.
+    pub const EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
+
     /// The unique constraints, and the field each guards.
     pub const UNIQUE: &'static [(&'static str, &'static str)] = &[
         ("users_username_key", "username"),
@@ -93,8 +130,10 @@ impl User {
 }
 
 impl FromRow for User {
-    /// Columns: id, username, email, created_at, updated_at.
-    fn from_row(row: &Row) -> Result<User, DbError> {
+    const COLUMNS: &'static [&'static str] =
+        &["id", "username", "email", "created_at", "updated_at"];
+
+    fn read(row: &Row) -> Result<User, DbError> {
         Ok(User {
             id: row.try_get(0)?,
             username: row.try_get(1)?,
@@ -120,8 +159,17 @@ pub struct Product {
 }
 
 impl FromRow for Product {
-    /// Columns: id, name, description, price, stock_quantity, created_at, updated_at.
-    fn from_row(row: &Row) -> Result<Product, DbError> {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "description",
+        "price",
+        "stock_quantity",
+        "created_at",
+        "updated_at",
+    ];
+
+    fn read(row: &Row) -> Result<Product, DbError> {
         Ok(Product {
             id: row.try_get(0)?,
             name: row.try_get(1)?,
@@ -231,7 +279,7 @@ pub struct OrderItem {
 pub struct Order {
     pub id: i64,
     pub user_id: i64,
-    pub status: String,
+    pub status: OrderStatus,
     #[serde(serialize_with = "crate::money::serialize")]
     pub total_amount: Decimal,
     #[serde(serialize_with = "timestamp")]
@@ -250,12 +298,35 @@ impl Order {
         FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
         WHERE o.id = $1 ORDER BY i.id";
 
+    /// The columns [`Order::from_rows`] reads, by position.
+    pub const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "user_id",
+        "status",
+        "total_amount",
+        "created_at",
+        "updated_at",
+        "item_id",
+        "product_id",
+        "quantity",
+        "price",
+    ];
+
+    /// The one order `rows` hold (a statement by id that found it); a
+    /// server error if they hold none, since the caller knows it exists.
+    pub fn one(rows: &[Row]) -> Result<Order, crate::Problem> {
+        Order::from_rows(rows)?
+            .pop()
+            .ok_or_else(crate::Problem::internal)
+    }
+
     /// Orders from rows of an order joined with its items, one row per item
     /// (or one row with NULL item columns for an order without items),
-    /// ordered by order then item. Columns: id, user_id, status,
-    /// total_amount, created_at, updated_at, item_id, product_id, quantity,
-    /// price.
+    /// ordered by order then item, in the columns of [`Order::COLUMNS`].
     pub fn from_rows(rows: &[Row]) -> Result<Vec<Order>, DbError> {
+        if let Some(first) = rows.first() {
+            check_columns("Order", Order::COLUMNS, first)?;
+        }
         let mut orders: Vec<Order> = Vec::new();
         for row in rows {
             let id: i64 = row.try_get(0)?;
@@ -263,7 +334,13 @@ impl Order {
                 orders.push(Order {
                     id,
                     user_id: row.try_get(1)?,
-                    status: row.try_get(2)?,
+                    status: OrderStatus::parse(row.try_get(2)?).ok_or_else(|| {
+                        DbError::Columns {
+                            model: "Order".into(),
+                            expected: OrderStatus::EXPECTED.into(),
+                            got: "another status".into(),
+                        }
+                    })?,
                     total_amount: row.try_get(3)?,
                     created_at: row.try_get(4)?,
                     updated_at: row.try_get(5)?,

@@ -79,6 +79,11 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, detail)
     }
 
+    /// 404 for the `kind` (`"user"`, `"order"`) with this id.
+    pub fn not_found_id(kind: &str, id: i64) -> Self {
+        Self::not_found(format!("{kind} {id} not found"))
+    }
+
     pub fn conflict(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, detail)
     }

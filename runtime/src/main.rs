@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use runtime::config::{LogFormat, Settings};
-use runtime::embedded::{ensure_database, EmbeddedOptions, EmbeddedPostgres};
+use host::config::{LogFormat, Settings};
+use host::embedded::{ensure_database, EmbeddedOptions, EmbeddedPostgres};
 use runtime::registry::FUNCTIONS;
 
 fn main() -> ExitCode {
@@ -115,7 +115,7 @@ fn main() -> ExitCode {
 /// room for the pool's connections and the process's own descriptors: past
 /// the limit, accept fails and so does every new database connection.
 fn limit_connections(settings: &mut Settings) {
-    let limit = match runtime::server::raise_fd_limit() {
+    let limit = match host::server::raise_fd_limit() {
         Ok(limit) => limit,
         Err(error) => {
             tracing::warn!(%error, "cannot read or raise the open-file limit");
@@ -124,7 +124,7 @@ fn limit_connections(settings: &mut Settings) {
     };
     let room = limit
         .saturating_sub(u64::from(settings.pool_size))
-        .saturating_sub(runtime::server::RESERVED_FDS)
+        .saturating_sub(host::server::RESERVED_FDS)
         .max(1);
     if settings.max_connections as u64 > room {
         tracing::warn!(
@@ -157,7 +157,7 @@ fn serve(
     if workers == 0 {
         return control.block_on(async {
             let running = tokio::select! {
-                running = runtime::start(settings, database_url, FUNCTIONS) => {
+                running = host::start(settings, database_url, FUNCTIONS) => {
                     running.map_err(|error| error.to_string())?
                 }
                 signal = signals.recv() => {
@@ -180,12 +180,12 @@ fn serve(
     // Claiming the port first without that option fails while anyone
     // listens there, and settles `PORT=0` to one port for every worker.
     let claimed = control
-        .block_on(runtime::claim_port(&settings.listen_addr()))
+        .block_on(host::claim_port(&settings.listen_addr()))
         .map_err(|error| error.to_string())?;
     settings.port = claimed.port();
     if let Some(metrics_addr) = settings.metrics_addr {
         let claimed = control
-            .block_on(runtime::claim_port(&metrics_addr.to_string()))
+            .block_on(host::claim_port(&metrics_addr.to_string()))
             .map_err(|error| error.to_string())?;
         settings.metrics_addr = Some(claimed);
     }
@@ -213,7 +213,7 @@ fn serve(
                     };
                     worker.block_on(async {
                         let running = tokio::select! {
-                            running = runtime::start(settings, &database_url, FUNCTIONS) => running,
+                            running = host::start(settings, &database_url, FUNCTIONS) => running,
                             _ = stopped.wait_for(|stop| *stop) => return,
                         };
                         match running {
@@ -376,7 +376,7 @@ fn routes(args: &[String]) -> ExitCode {
         }
     };
     let mut lines: Vec<RouteLine> = Vec::new();
-    for route in runtime::route_table(FUNCTIONS, &settings) {
+    for route in host::route_table(FUNCTIONS, &settings) {
         match lines.last_mut() {
             Some(line) if line.function == route.function => line.methods.push(route.method),
             _ => lines.push(RouteLine {

@@ -1,5 +1,7 @@
-//! The registry: the one place that names every function. Adding an
-//! endpoint is a new crate under `functions/` plus one line here.
+//! The registry: the one place that names every function the binary
+//! serves, as an explicit list. Adding an endpoint is a new crate under
+//! `functions/`, one line here and one dependency line in
+//! `runtime/Cargo.toml` (`tests/registry.rs` fails when either is missing).
 
 use contract::Function;
 

@@ -1,7 +1,7 @@
 //! API keys: writes need `Authorization: Bearer <key>` when keys are set;
 //! reads too with `API_KEYS_READ`; probes stay open.
 
-use runtime::config::Secret;
+use host::config::Secret;
 use test_support::{json, TestApp};
 
 async fn app(protect_reads: bool) -> TestApp {

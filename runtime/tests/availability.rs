@@ -35,15 +35,16 @@ async fn closed_by(mut stream: TcpStream, deadline: Instant) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_one_byte_sockets_neither_starve_others_nor_stay_open() {
     // 4,000 client sockets and as many server-side ones, in one process.
-    runtime::server::raise_fd_limit().expect("raising the open-file limit");
+    host::server::raise_fd_limit().expect("raising the open-file limit");
     let timeout = Duration::from_secs(2);
     let app = TestApp::start_with(FUNCTIONS, |s| s.header_read_timeout = timeout).await;
 
-    let opened = Instant::now();
     let mut silent = Vec::new();
     let mut one_byte = Vec::new();
     for _ in 0..2_000 {
-        silent.push(TcpStream::connect(app.addr).await.expect("connecting"));
+        let stream = TcpStream::connect(app.addr).await.expect("connecting");
+        // Each is due to be closed a second past the timeout from its own start.
+        silent.push((stream, Instant::now() + timeout + Duration::from_secs(1)));
         let mut stream = TcpStream::connect(app.addr).await.expect("connecting");
         // "G" (HTTP/1) and "P" (the start of the h2 preface) each stall a
         // protocol detector that waits for more.
@@ -60,10 +61,9 @@ async fn silent_and_one_byte_sockets_neither_starve_others_nor_stay_open() {
         );
     }
 
-    let deadline = opened + timeout + Duration::from_secs(1);
     let checks: Vec<_> = silent
         .into_iter()
-        .map(|stream| tokio::spawn(closed_by(stream, deadline)))
+        .map(|(stream, deadline)| tokio::spawn(closed_by(stream, deadline)))
         .collect();
     let mut still_open = 0;
     for check in checks {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use runtime::embedded::Shutdown;
+use host::embedded::Shutdown;
 use test_support::{PrivateCluster, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use runtime::config::Secret;
+use host::config::Secret;
 use runtime::registry::FUNCTIONS;
 use test_support::replica::StreamingPair;
 use test_support::{json, TestApp};
@@ -63,7 +63,7 @@ async fn metric_becomes(app: &TestApp, prefix: &str, value: f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_go_to_the_replica_and_fall_back_to_the_primary_by_themselves() {
     let mut pair = StreamingPair::start();
-    runtime::embedded::ensure_database(&pair.primary.url(), "shop")
+    host::embedded::ensure_database(&pair.primary.url(), "shop")
         .await
         .expect("creating the database");
     let primary = pair.primary.postgres.url("shop");
@@ -154,7 +154,7 @@ async fn reads_go_to_the_replica_and_fall_back_to_the_primary_by_themselves() {
 
     // It starts again: back in rotation, serving reads.
     pair.replica
-        .restart(runtime::embedded::Shutdown::Fast)
+        .restart(host::embedded::Shutdown::Fast)
         .expect("restarting the replica");
     metric_becomes(&app, in_rotation, 1.0).await;
     let before = user_index_scans(&replica).await;

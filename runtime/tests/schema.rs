@@ -5,8 +5,8 @@
 use runtime::registry::FUNCTIONS;
 use test_support::{test_settings, TestApp};
 
-async fn start_again(app: &TestApp) -> Result<runtime::Running, runtime::StartError> {
-    runtime::start(test_settings(), &app.database_url, FUNCTIONS).await
+async fn start_again(app: &TestApp) -> Result<host::Running, host::StartError> {
+    host::start(test_settings(), &app.database_url, FUNCTIONS).await
 }
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn through_a_pooler_files_to_apply_need_a_direct_connection() {
         .await;
     let mut pooled = test_settings();
     pooled.db_statements = contract::db::Statements::Unnamed;
-    let error = match runtime::start(pooled.clone(), &app.database_url, FUNCTIONS).await {
+    let error = match host::start(pooled.clone(), &app.database_url, FUNCTIONS).await {
         Ok(_) => panic!("a start through a pooler should not apply sql/"),
         Err(error) => error.to_string(),
     };
@@ -76,8 +76,8 @@ async fn through_a_pooler_files_to_apply_need_a_direct_connection() {
     assert!(error.contains("DATABASE_SCHEMA_URL"), "{error}");
 
     // With the direct connection named, the same start applies it.
-    pooled.database_schema_url = Some(runtime::config::Secret::new(app.database_url.clone()));
-    let running = runtime::start(pooled, &app.database_url, FUNCTIONS)
+    pooled.database_schema_url = Some(host::config::Secret::new(app.database_url.clone()));
+    let running = host::start(pooled, &app.database_url, FUNCTIONS)
         .await
         .expect("the start with DATABASE_SCHEMA_URL");
     running.shutdown().await;

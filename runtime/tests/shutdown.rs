@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use contract::{handler, Function, Limits, Method, Outcome, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Reply, Request};
 use test_support::TestApp;
 
 async fn slow(_req: Request) -> Outcome {
@@ -15,7 +15,7 @@ const SLOW: Function = Function {
     methods: &[Method::Get],
     path: "/test/slow",
     limits: Limits::DEFAULT,
-    handler: handler!(slow),
+    handler: |req| Box::pin(slow(req)),
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

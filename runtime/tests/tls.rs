@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use runtime::pool::{Database, PoolOptions};
+use host::pool::{Database, PoolOptions};
 use test_support::{PrivateCluster, TestApp};
 
 fn openssl(dir: &Path, args: &[&str]) {

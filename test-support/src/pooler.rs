@@ -47,7 +47,7 @@ fn start(cluster_template: &str) -> String {
     let port = cluster.get_ports().first().copied().unwrap_or(5432);
     let user = cluster.get_user().unwrap_or("postgres").to_owned();
 
-    let dir = crate::clusters_root().join(format!("{}-pgbouncer", std::process::id()));
+    let dir = crate::cluster::clusters_root().join(format!("{}-pgbouncer", std::process::id()));
     std::fs::create_dir_all(&dir).expect("the pooler's directory");
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -80,7 +80,7 @@ fn start(cluster_template: &str) -> String {
 
     let (sender, receiver) = std::sync::mpsc::channel();
     let ini = dir.join("pgbouncer.ini");
-    let owner = runtime::embedded::postgres_owner().expect("a postgres user to run PgBouncer as");
+    let owner = host::embedded::postgres_owner().expect("a postgres user to run PgBouncer as");
     if let Some((uid, gid)) = owner {
         for entry in ["", "pgbouncer.ini", "users.txt"] {
             let _ = std::os::unix::fs::chown(dir.join(entry), Some(uid), Some(gid));

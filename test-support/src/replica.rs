@@ -1,11 +1,11 @@
 //! A primary and a real streaming replica of it (`pg_basebackup -R`), for
 //! the read-replica tests. Both run from the installed PostgreSQL binaries
-//! in temporary directories and stop when the test's thread ends.
+//! in temporary directories and stop when the pair is dropped.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use runtime::embedded::{find_binaries, postgres_owner, EmbeddedOptions, EmbeddedPostgres};
+use host::embedded::{find_binaries, postgres_owner, EmbeddedOptions, EmbeddedPostgres};
 
 use crate::PrivateCluster;
 
@@ -16,7 +16,7 @@ pub struct StreamingPair {
 }
 
 impl StreamingPair {
-    /// Starts both; call from the test's own thread.
+    /// Starts both.
     pub fn start() -> StreamingPair {
         let primary = PrivateCluster::start();
         let data_dir = primary

@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "db-check",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/db-check",
     limits: Limits {
         timeout: Some(Duration::from_secs(5)),
         ..Limits::DEFAULT
     },
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 const PING: &str = "SELECT 1";

@@ -1,14 +1,14 @@
 //! `GET /health`: liveness. Answers without the database, so an orchestrator
 //! restarts the process only when the process itself is stuck.
 
-use contract::{handler, Function, Limits, Method, Outcome, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "health",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/health",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 async fn handle(_req: Request) -> Outcome {

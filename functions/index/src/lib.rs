@@ -1,14 +1,14 @@
 //! `GET /`: the service's name, version, and the route table with each
 //! function's limits, as the runtime resolved them at start-up.
 
-use contract::{handler, Function, Limits, Method, Outcome, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "index",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 async fn handle(req: Request) -> Outcome {

@@ -19,19 +19,19 @@
 use std::collections::BTreeMap;
 
 use contract::db::Row;
-use contract::model::Order;
+use contract::model::{Order, User};
 use contract::{
-    handler, header, Db, DbError, Decimal, FieldError, Function, HeaderValue, Limits, Method,
-    Outcome, Problem, Reply, Request, Validator,
+    header, Db, Decimal, FieldError, Function, HeaderValue, Limits, Method, Outcome, Problem,
+    Reply, Request, Validator,
 };
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "orders-create",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Post],
     path: "/api/orders",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 const MAX_ITEMS: usize = 100;
@@ -56,7 +56,6 @@ struct NewItem {
 /// Serializes requests with one key; held until the transaction ends.
 const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 const FIND_BY_KEY: &str = "SELECT request_fingerprint, id FROM orders WHERE idempotency_key = $1";
-const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
 const LOCK_PRODUCTS: &str = "SELECT id, price, stock_quantity FROM products
     WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const CREATE: &str = "WITH stock AS (
@@ -85,12 +84,7 @@ async fn handle(req: Request) -> Outcome {
     let key = idempotency_key(&req)?;
     // What the key stands for: a retry must ask for the same order.
     let fingerprint = key.map(|_| fingerprint(&order));
-
-    // Quantity wanted per product, in id order (the lock order).
-    let mut wanted: BTreeMap<i64, i64> = BTreeMap::new();
-    for item in &order.items {
-        *wanted.entry(item.product_id).or_default() += i64::from(item.quantity);
-    }
+    let wanted = wanted(&order);
     let product_ids: Vec<i64> = wanted.keys().copied().collect();
 
     let mut conn = req.db().exclusive().await?;
@@ -109,27 +103,87 @@ async fn handle(req: Request) -> Outcome {
                 None => Ok(None),
             }
         },
-        async { tx.query_one(USER_EXISTS, &[&order.user_id]).await },
+        async { tx.query_one(User::EXISTS, &[&order.user_id]).await },
         async { tx.query(LOCK_PRODUCTS, &[&product_ids]).await },
     )?;
     if let Some(earlier) = earlier {
         tx.rollback().await?;
         return replay(req.db(), &earlier, fingerprint).await;
     }
-    if !user.try_get::<_, bool>(0).map_err(DbError::from)? {
+    if !user.try_get::<_, bool>(0)? {
         return Err(no_such_user(order.user_id));
     }
+    let priced = price(&order, &wanted, &locked)?;
 
+    // Each total fits an INTEGER: it is at most the stock it was checked against.
+    let wanted_quantities: Vec<i32> = wanted.values().map(|q| *q as i32).collect();
+    let item_products: Vec<i64> = order.items.iter().map(|item| item.product_id).collect();
+    let item_quantities: Vec<i32> = order.items.iter().map(|item| item.quantity).collect();
+    let params: [&(dyn contract::db::ToSql + Sync); 9] = [
+        &order.user_id,
+        &priced.total,
+        &product_ids,
+        &wanted_quantities,
+        &key,
+        &fingerprint,
+        &item_products,
+        &item_quantities,
+        &priced.item_prices,
+    ];
+    let rows = match tx.query(CREATE, &params).await {
+        Ok(rows) => rows,
+        Err(error) if key.is_some() && error.constraint() == Some("orders_idempotency_key_key") => {
+            // A concurrent request with the same key committed first.
+            drop(tx);
+            let earlier = req
+                .db()
+                .fresh()
+                .await?
+                .query_one(FIND_BY_KEY, &[&key])
+                .await?;
+            return replay(req.db(), &earlier, fingerprint).await;
+        }
+        // The user was deleted after the check above (users are not locked).
+        Err(error) if error.constraint() == Some("orders_user_id_fkey") => {
+            return Err(no_such_user(order.user_id))
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tx.commit().await?;
+    let order = Order::one(&rows)?;
+    Reply::created(format!("/api/orders/{}", order.id), &order)
+}
+
+/// Quantity wanted per product, in id order (the lock order).
+fn wanted(order: &NewOrder) -> BTreeMap<i64, i64> {
+    let mut wanted: BTreeMap<i64, i64> = BTreeMap::new();
+    for item in &order.items {
+        *wanted.entry(item.product_id).or_default() += i64::from(item.quantity);
+    }
+    wanted
+}
+
+/// Each item's unit price and the order's total.
+struct Priced {
+    item_prices: Vec<Decimal>,
+    total: Decimal,
+}
+
+/// Checks the locked products (`id, price, stock_quantity`) against the
+/// order: each exists (else 422 naming the item) and has the stock (else
+/// 409 naming each short product); then prices the items at the locked
+/// prices and sums the total, which must fit the column.
+fn price(order: &NewOrder, wanted: &BTreeMap<i64, i64>, locked: &[Row]) -> Result<Priced, Problem> {
     let mut prices: BTreeMap<i64, Decimal> = BTreeMap::new();
     let mut short = Vec::new();
-    for row in &locked {
-        let id: i64 = row.try_get("id").map_err(DbError::from)?;
-        let stock: i32 = row.try_get("stock_quantity").map_err(DbError::from)?;
+    for row in locked {
+        let id: i64 = row.try_get(0)?;
+        let stock: i32 = row.try_get(2)?;
         let want = wanted.get(&id).copied().unwrap_or_default();
         if i64::from(stock) < want {
             short.push(format!("product {id}: {stock} available, {want} requested"));
         }
-        prices.insert(id, row.try_get("price").map_err(DbError::from)?);
+        prices.insert(id, row.try_get(1)?);
     }
     let missing: Vec<FieldError> = order
         .items
@@ -152,7 +206,6 @@ async fn handle(req: Request) -> Outcome {
             short.join("; ")
         )));
     }
-
     let item_prices: Vec<Decimal> = order
         .items
         .iter()
@@ -170,45 +223,7 @@ async fn handle(req: Request) -> Outcome {
             "the order total is above 9999999999.99",
         ));
     }
-    // Each total fits an INTEGER: it is at most the stock it was checked against.
-    let wanted_quantities: Vec<i32> = wanted.values().map(|q| *q as i32).collect();
-    let item_products: Vec<i64> = order.items.iter().map(|item| item.product_id).collect();
-    let item_quantities: Vec<i32> = order.items.iter().map(|item| item.quantity).collect();
-    let params: [&(dyn contract::db::ToSql + Sync); 9] = [
-        &order.user_id,
-        &total,
-        &product_ids,
-        &wanted_quantities,
-        &key,
-        &fingerprint,
-        &item_products,
-        &item_quantities,
-        &item_prices,
-    ];
-    let rows = match tx.query(CREATE, &params).await {
-        Ok(rows) => rows,
-        Err(error) if key.is_some() && error.constraint() == Some("orders_idempotency_key_key") => {
-            // A concurrent request with the same key committed first.
-            drop(tx);
-            let earlier = req
-                .db()
-                .fresh()
-                .await?
-                .query_one(FIND_BY_KEY, &[&key])
-                .await?;
-            return replay(req.db(), &earlier, fingerprint).await;
-        }
-        // The user was deleted after the check above (users are not locked).
-        Err(error) if error.constraint() == Some("orders_user_id_fkey") => {
-            return Err(no_such_user(order.user_id))
-        }
-        Err(error) => return Err(error.into()),
-    };
-    tx.commit().await?;
-    let order = Order::from_rows(&rows)?
-        .pop()
-        .ok_or_else(Problem::internal)?;
-    Reply::created(format!("/api/orders/{}", order.id), &order)
+    Ok(Priced { item_prices, total })
 }
 
 fn no_such_user(id: i64) -> Problem {
@@ -268,8 +283,8 @@ fn fingerprint(order: &NewOrder) -> String {
 /// first used for a different order.
 async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
     // FIND_BY_KEY's columns: request_fingerprint, id.
-    let first: Option<String> = earlier.try_get(0).map_err(DbError::from)?;
-    let id: i64 = earlier.try_get(1).map_err(DbError::from)?;
+    let first: Option<String> = earlier.try_get(0)?;
+    let id: i64 = earlier.try_get(1)?;
     if first != now {
         return Err(Problem {
             detail: "the Idempotency-Key header was already used for a different order".into(),
@@ -278,9 +293,7 @@ async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
     }
     // Fresh: the order was committed a moment ago, maybe not yet on a replica.
     let rows = db.fresh().await?.query(Order::SELECT_BY_ID, &[&id]).await?;
-    let order = Order::from_rows(&rows)?
-        .pop()
-        .ok_or_else(Problem::internal)?;
+    let order = Order::one(&rows)?;
     Ok(
         Reply::created(format!("/api/orders/{}", order.id), &order)?.with_header(
             header::HeaderName::from_static("idempotent-replayed"),

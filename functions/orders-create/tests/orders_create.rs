@@ -1,16 +1,10 @@
 use std::sync::Arc;
 
+use test_support::sample::{BOB, JOHN, KEYBOARD, MOUSE, MOUSE_STOCK};
 use test_support::{json, TestApp};
 
 async fn app() -> TestApp {
     TestApp::start(&[orders_create::FUNCTION]).await
-}
-
-async fn stock(app: &TestApp, product: i64) -> i64 {
-    app.scalar(&format!(
-        "SELECT stock_quantity::bigint FROM products WHERE id = {product}"
-    ))
-    .await
 }
 
 #[tokio::test]
@@ -43,8 +37,8 @@ async fn creates_an_order_at_current_prices_and_takes_the_stock() {
     assert_eq!(items[0]["price"], 29.99);
     assert_eq!(items[0]["subtotal"], 89.97);
     assert_eq!(items[1]["price"], 1299.99);
-    assert_eq!(stock(&app, 2).await, 97);
-    assert_eq!(stock(&app, 1).await, 7);
+    assert_eq!(app.stock(2).await, 97);
+    assert_eq!(app.stock(1).await, 7);
     // Later price changes do not touch the order.
     app.sql("UPDATE products SET price = 1 WHERE id = 2").await;
     let kept = app
@@ -63,7 +57,7 @@ async fn repeated_products_are_summed_against_the_stock() {
         .await;
     let body = json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 3}, {"product_id": 3, "quantity": 3}]});
     app.post("/api/orders", &body).await.problem(409);
-    assert_eq!(stock(&app, 3).await, 5);
+    assert_eq!(app.stock(3).await, 5);
     let body = json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 2}, {"product_id": 3, "quantity": 3}]});
     let order = app
         .post("/api/orders", &body)
@@ -71,7 +65,7 @@ async fn repeated_products_are_summed_against_the_stock() {
         .assert_status(201)
         .json();
     assert_eq!(order["items"].as_array().unwrap().len(), 2);
-    assert_eq!(stock(&app, 3).await, 0);
+    assert_eq!(app.stock(3).await, 0);
 }
 
 #[tokio::test]
@@ -90,7 +84,7 @@ async fn unknown_users_and_products_are_422_and_change_nothing() {
         .await
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "items[1].product_id");
-    assert_eq!(stock(&app, 1).await, 8);
+    assert_eq!(app.stock(1).await, 8);
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 1);
 }
 
@@ -158,7 +152,7 @@ async fn not_enough_stock_is_409() {
         problem["detail"].as_str().unwrap().contains("8 available"),
         "{problem}"
     );
-    assert_eq!(stock(&app, 1).await, 8);
+    assert_eq!(app.stock(1).await, 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,44 +181,28 @@ async fn fifty_racing_orders_for_ten_units_sell_exactly_ten() {
     let created = statuses.iter().filter(|s| **s == 201).count();
     let refused = statuses.iter().filter(|s| **s == 409).count();
     assert_eq!((created, refused), (10, 40), "{statuses:?}");
-    assert_eq!(stock(&app, 2).await, 0);
-    assert_eq!(stock(&app, 3).await, 40);
+    assert_eq!(app.stock(2).await, 0);
+    assert_eq!(app.stock(3).await, 40);
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 11);
 }
 
 #[tokio::test]
 async fn a_retried_post_with_the_same_key_returns_the_first_order() {
     let app = app().await;
-    let body =
-        serde_json::to_vec(&json!({"user_id": 3, "items": [{"product_id": 2, "quantity": 4}]}))
-            .unwrap();
-    let headers = [
-        ("content-type", "application/json"),
-        ("idempotency-key", "retry-7f3a"),
-    ];
-    let first = app
-        .request(
-            http::Method::POST,
-            "/api/orders",
-            &headers,
-            Some(body.clone()),
-        )
-        .await;
+    let body = json!({"user_id": BOB, "items": [{"product_id": MOUSE, "quantity": 4}]});
+    let key = [("idempotency-key", "retry-7f3a")];
+    let first = app.post_with("/api/orders", &body, &key).await;
     first.assert_status(201);
-    let again = app
-        .request(http::Method::POST, "/api/orders", &headers, Some(body))
-        .await;
+    let again = app.post_with("/api/orders", &body, &key).await;
     again.assert_status(201);
     assert_eq!(again.json(), first.json());
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(stock(&app, 2).await, 96);
+    assert_eq!(app.stock(MOUSE).await, MOUSE_STOCK - 4);
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 2);
 
-    let other =
-        serde_json::to_vec(&json!({"user_id": 3, "items": [{"product_id": 2, "quantity": 5}]}))
-            .unwrap();
+    let other = json!({"user_id": BOB, "items": [{"product_id": MOUSE, "quantity": 5}]});
     let problem = app
-        .request(http::Method::POST, "/api/orders", &headers, Some(other))
+        .post_with("/api/orders", &other, &key)
         .await
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
@@ -235,7 +213,7 @@ async fn a_retried_post_with_the_same_key_returns_the_first_order() {
             .contains("Idempotency-Key header"),
         "{problem}"
     );
-    assert_eq!(stock(&app, 2).await, 96);
+    assert_eq!(app.stock(MOUSE).await, MOUSE_STOCK - 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,21 +226,14 @@ async fn concurrent_duplicates_with_one_key_make_one_order() {
             "INSERT INTO products (name, price, stock_quantity) VALUES ('last', 5, 1) RETURNING id",
         )
         .await;
-    let body =
-        serde_json::to_vec(&json!({"user_id": 1, "items": [{"product_id": last, "quantity": 1}]}))
-            .unwrap();
+    let body = json!({"user_id": JOHN, "items": [{"product_id": last, "quantity": 1}]});
     let duplicates: Vec<_> = (0..20)
         .map(|_| {
             let app = app.clone();
             let body = body.clone();
             tokio::spawn(async move {
-                let headers = [
-                    ("content-type", "application/json"),
-                    ("idempotency-key", "one-click"),
-                ];
-                let response = app
-                    .request(http::Method::POST, "/api/orders", &headers, Some(body))
-                    .await;
+                let key = [("idempotency-key", "one-click")];
+                let response = app.post_with("/api/orders", &body, &key).await;
                 (response.status.as_u16(), response.json())
             })
         })
@@ -275,7 +246,7 @@ async fn concurrent_duplicates_with_one_key_make_one_order() {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(stock(&app, last).await, 0);
+    assert_eq!(app.stock(last).await, 0);
     assert_eq!(
         app.scalar("SELECT count(*) FROM orders WHERE idempotency_key = 'one-click'")
             .await,
@@ -286,14 +257,8 @@ async fn concurrent_duplicates_with_one_key_make_one_order() {
 #[tokio::test]
 async fn a_malformed_idempotency_key_is_400() {
     let app = app().await;
-    let body =
-        serde_json::to_vec(&json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 1}]}))
-            .unwrap();
-    let headers = [
-        ("content-type", "application/json"),
-        ("idempotency-key", "has space"),
-    ];
-    app.request(http::Method::POST, "/api/orders", &headers, Some(body))
+    let body = json!({"user_id": JOHN, "items": [{"product_id": KEYBOARD, "quantity": 1}]});
+    app.post_with("/api/orders", &body, &[("idempotency-key", "has space")])
         .await
         .problem(400);
 }
@@ -301,7 +266,7 @@ async fn a_malformed_idempotency_key_is_400() {
 #[tokio::test]
 async fn ids_and_quantities_a_float_would_round_are_422() {
     let app = app().await;
-    let before = stock(&app, 1).await;
+    let before = app.stock(1).await;
     for (body, field, message) in [
         (
             r#"{"user_id": 1, "items": [{"product_id": 1, "quantity": 2.9999999999999999}]}"#,
@@ -333,7 +298,7 @@ async fn ids_and_quantities_a_float_would_round_are_422() {
             assert_eq!(problem["errors"][0]["message"], message, "{body}");
         }
     }
-    assert_eq!(stock(&app, 1).await, before);
+    assert_eq!(app.stock(1).await, before);
 }
 
 /// The user is checked, then deleted while the order waits for a product
@@ -342,7 +307,7 @@ async fn ids_and_quantities_a_float_would_round_are_422() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_deleted_while_their_order_is_placed_is_422() {
     let app = Arc::new(app().await);
-    let before = stock(&app, 1).await;
+    let before = app.stock(1).await;
     let user = app
         .scalar("INSERT INTO users (username, email) VALUES ('leaving', 'leaving@example.com') RETURNING id")
         .await;
@@ -376,5 +341,5 @@ async fn a_user_deleted_while_their_order_is_placed_is_422() {
         problem["errors"][0]["message"],
         format!("user {user} does not exist")
     );
-    assert_eq!(stock(&app, 1).await, before);
+    assert_eq!(app.stock(1).await, before);
 }

@@ -1,14 +1,14 @@
 //! `GET /api/orders/{id}`: one order with its items, in one statement.
 
 use contract::model::Order;
-use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "orders-get",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/orders/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 async fn handle(req: Request) -> Outcome {
@@ -21,6 +21,6 @@ async fn handle(req: Request) -> Outcome {
         .await?;
     match Order::from_rows(&rows)?.pop() {
         Some(order) => Reply::json(&order),
-        None => Err(Problem::not_found(format!("order {id} not found"))),
+        None => Err(Problem::not_found_id("order", id)),
     }
 }

@@ -2,15 +2,15 @@
 //! (`?after=`, `?limit=`, `?offset=`), filtered by `?user_id=` and `?status=`.
 
 use contract::model::{Order, OrderStatus};
-use contract::{handler, query, Function, Limits, Method, Outcome, Page, Request};
+use contract::{query, Function, Limits, Method, Outcome, Page, Request};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "orders-list",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/orders",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]

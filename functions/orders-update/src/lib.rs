@@ -3,15 +3,15 @@
 //! Any other move is 409. One transaction, the order row locked.
 
 use contract::model::{Order, OrderStatus};
-use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "orders-update",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Patch],
     path: "/api/orders/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]
@@ -39,9 +39,11 @@ async fn handle(req: Request) -> Outcome {
     let mut conn = req.db().exclusive().await?;
     let tx = conn.transaction().await?;
     let row = tx.query_opt(LOCK_ORDER, &[&id]).await?;
-    let row = row.ok_or_else(|| Problem::not_found(format!("order {id} not found")))?;
-    let current: String = row.try_get(0).map_err(contract::DbError::from)?;
-    let current = OrderStatus::parse(&current).ok_or_else(Problem::internal)?;
+    let row = row.ok_or_else(|| Problem::not_found_id("order", id))?;
+    let current: OrderStatus = row
+        .try_get::<_, &str>(0)?
+        .parse()
+        .map_err(|_| Problem::internal())?;
     if !current.can_become(next) {
         return Err(Problem::conflict(format!(
             "an order that is {} cannot become {}",
@@ -64,8 +66,6 @@ async fn handle(req: Request) -> Outcome {
     tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
     let rows = tx.query(Order::SELECT_BY_ID, &[&id]).await?;
     tx.commit().await?;
-    let order = Order::from_rows(&rows)?
-        .pop()
-        .ok_or_else(Problem::internal)?;
+    let order = Order::one(&rows)?;
     Reply::json(&order)
 }

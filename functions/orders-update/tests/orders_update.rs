@@ -1,11 +1,5 @@
+use test_support::sample::{LAPTOP, LAPTOP_STOCK};
 use test_support::{json, TestApp};
-
-async fn stock(app: &TestApp, product: i64) -> i64 {
-    app.scalar(&format!(
-        "SELECT stock_quantity::bigint FROM products WHERE id = {product}"
-    ))
-    .await
-}
 
 #[tokio::test]
 async fn an_order_moves_along_its_lifecycle() {
@@ -24,7 +18,7 @@ async fn an_order_moves_along_its_lifecycle() {
         .await
         .problem(409);
     assert!(problem["detail"].as_str().unwrap().contains("delivered"));
-    assert_eq!(stock(&app, 1).await, 8);
+    assert_eq!(app.stock(LAPTOP).await, LAPTOP_STOCK);
 }
 
 #[tokio::test]
@@ -39,11 +33,11 @@ async fn cancelling_puts_the_stock_back_once() {
         .assert_status(200)
         .json();
     assert_eq!(order["status"], "cancelled");
-    assert_eq!(stock(&app, 1).await, 10);
+    assert_eq!(app.stock(LAPTOP).await, LAPTOP_STOCK + 2);
     app.patch("/api/orders/1", &json!({"status": "cancelled"}))
         .await
         .problem(409);
-    assert_eq!(stock(&app, 1).await, 10);
+    assert_eq!(app.stock(LAPTOP).await, LAPTOP_STOCK + 2);
 }
 
 #[tokio::test]

@@ -2,17 +2,15 @@
 //! → 201 with the product and its `Location`.
 
 use contract::model::Product;
-use contract::{
-    handler, Decimal, FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator,
-};
+use contract::{Decimal, FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "products-create",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Post],
     path: "/api/products",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]

@@ -1,13 +1,13 @@
 //! `DELETE /api/products/{id}`: 204; 409 while order items refer to it.
 
-use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "products-delete",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Delete],
     path: "/api/products/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 const DELETE: &str = "DELETE FROM products WHERE id = $1";
@@ -26,7 +26,7 @@ async fn handle(req: Request) -> Outcome {
             ))
         })?;
     if deleted == 0 {
-        return Err(Problem::not_found(format!("product {id} not found")));
+        return Err(Problem::not_found_id("product", id));
     }
     Ok(Reply::no_content())
 }

@@ -1,14 +1,14 @@
 //! `GET /api/products/{id}`: one product, or 404.
 
 use contract::model::Product;
-use contract::{handler, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "products-get",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/products/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 const GET: &str = "SELECT id, name, description, price, stock_quantity, created_at, updated_at
@@ -17,6 +17,6 @@ const GET: &str = "SELECT id, name, description, price, stock_quantity, created_
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
-    let row = row.ok_or_else(|| Problem::not_found(format!("product {id} not found")))?;
+    let row = row.ok_or_else(|| Problem::not_found_id("product", id))?;
     Reply::json(&Product::from_row(&row)?)
 }

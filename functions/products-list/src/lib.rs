@@ -4,16 +4,16 @@
 //! trigram index).
 
 use contract::db::{ToSql, Type};
-use contract::model::{all, Product};
-use contract::{handler, query, Decimal, Function, Limits, Method, Outcome, Page, Request};
+use contract::model::Product;
+use contract::{query, Decimal, FromRow, Function, Limits, Method, Outcome, Page, Request};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "products-list",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/products",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]
@@ -89,7 +89,7 @@ async fn handle(req: Request) -> Outcome {
         );
         conn.query_planned(&sql, &params).await?
     };
-    page.reply(&req, all::<Product>(&rows)?)
+    page.reply(&req, Product::from_rows(&rows)?)
 }
 
 /// The statement for a search or a price range: `$1` limit, `$2` offset,

@@ -5,17 +5,16 @@
 use contract::fields::nullable;
 use contract::model::Product;
 use contract::{
-    handler, Decimal, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request,
-    Validator,
+    Decimal, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator,
 };
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "products-update",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Put, Method::Patch],
     path: "/api/products/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]
@@ -83,6 +82,6 @@ async fn handle(req: Request) -> Outcome {
         &changes.stock_quantity,
     ];
     let row = conn.query_opt(UPDATE, &params).await?;
-    let row = row.ok_or_else(|| Problem::not_found(format!("product {id} not found")))?;
+    let row = row.ok_or_else(|| Problem::not_found_id("product", id))?;
     Reply::json(&Product::from_row(&row)?)
 }

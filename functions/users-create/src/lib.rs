@@ -2,15 +2,15 @@
 //! `Location`; 409 when either is taken.
 
 use contract::model::User;
-use contract::{handler, FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
+use contract::{FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "users-create",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Post],
     path: "/api/users",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]

@@ -1,14 +1,14 @@
 //! `DELETE /api/users/{id}`: 204; 409 while the user has orders, which keep
 //! their history.
 
-use contract::{handler, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "users-delete",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Delete],
     path: "/api/users/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 const DELETE: &str = "DELETE FROM users WHERE id = $1";
@@ -25,7 +25,7 @@ async fn handle(req: Request) -> Outcome {
             error.or_referenced(format!("user {id} has orders and cannot be deleted"))
         })?;
     if deleted == 0 {
-        return Err(Problem::not_found(format!("user {id} not found")));
+        return Err(Problem::not_found_id("user", id));
     }
     Ok(Reply::no_content())
 }

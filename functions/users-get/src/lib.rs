@@ -1,14 +1,14 @@
 //! `GET /api/users/{id}`: one user, or 404.
 
 use contract::model::User;
-use contract::{handler, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::{FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "users-get",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/users/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 const GET: &str = "SELECT id, username, email, created_at, updated_at FROM users WHERE id = $1";
@@ -16,6 +16,6 @@ const GET: &str = "SELECT id, username, email, created_at, updated_at FROM users
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
-    let row = row.ok_or_else(|| Problem::not_found(format!("user {id} not found")))?;
+    let row = row.ok_or_else(|| Problem::not_found_id("user", id))?;
     Reply::json(&User::from_row(&row)?)
 }

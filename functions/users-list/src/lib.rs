@@ -1,14 +1,14 @@
 //! `GET /api/users`: users ordered by id, `?limit=`, `?after=` and `?offset=`.
 
-use contract::model::{all, User};
-use contract::{handler, Function, Limits, Method, Outcome, Page, Request};
+use contract::model::User;
+use contract::{FromRow, Function, Limits, Method, Outcome, Page, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "users-list",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/users",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 pub const LIST: &str = "SELECT id, username, email, created_at, updated_at FROM users \
@@ -22,5 +22,5 @@ async fn handle(req: Request) -> Outcome {
         .await?
         .query(LIST, &[&page.fetch_limit(), &page.offset, &page.after])
         .await?;
-    page.reply(&req, all::<User>(&rows)?)
+    page.reply(&req, User::from_rows(&rows)?)
 }

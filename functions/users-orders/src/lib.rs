@@ -1,18 +1,17 @@
 //! `GET /api/users/{id}/orders`: a user's orders with their items, by id,
 //! a page at a time; 404 when there is no such user.
 
-use contract::model::Order;
-use contract::{handler, Function, Limits, Method, Outcome, Page, Problem, Request};
+use contract::model::{Order, User};
+use contract::{Function, Limits, Method, Outcome, Page, Problem, Request};
 
 pub const FUNCTION: Function = Function {
-    name: "users-orders",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Get],
     path: "/api/users/{id}/orders",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
-const USER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
 pub const ORDERS: &str = "WITH page AS (
         SELECT id, user_id, status, total_amount, created_at, updated_at FROM orders
         -- user_id = $3 AND id > $4, as a range of the (user_id, id) index:
@@ -28,19 +27,18 @@ async fn handle(req: Request) -> Outcome {
     let page = Page::from_request(&req)?;
     let conn = req.db().shared().await?;
     // Both statements go out together on the shared connection.
-    let (exists, rows) =
-        tokio::try_join!(async { conn.query_one(USER_EXISTS, &[&id]).await }, async {
+    let (exists, rows) = tokio::try_join!(
+        async { conn.query_one(User::EXISTS, &[&id]).await },
+        async {
             conn.query(
                 ORDERS,
                 &[&page.fetch_limit(), &page.offset, &id, &page.after],
             )
             .await
-        },)?;
-    if !exists
-        .try_get::<_, bool>(0)
-        .map_err(contract::DbError::from)?
-    {
-        return Err(Problem::not_found(format!("user {id} not found")));
+        },
+    )?;
+    if !exists.try_get::<_, bool>(0)? {
+        return Err(Problem::not_found_id("user", id));
     }
     page.reply(&req, Order::from_rows(&rows)?)
 }

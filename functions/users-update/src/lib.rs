@@ -3,17 +3,15 @@
 
 use contract::fields::nullable;
 use contract::model::User;
-use contract::{
-    handler, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator,
-};
+use contract::{FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
-    name: "users-update",
+    name: env!("CARGO_PKG_NAME"),
     methods: &[Method::Put, Method::Patch],
     path: "/api/users/{id}",
     limits: Limits::DEFAULT,
-    handler: handler!(handle),
+    handler: |req| Box::pin(handle(req)),
 };
 
 #[derive(Deserialize)]
@@ -63,6 +61,6 @@ async fn handle(req: Request) -> Outcome {
         .query_opt(UPDATE, &[&id, &username, &email])
         .await
         .map_err(|error| error.or_taken(User::UNIQUE))?;
-    let row = row.ok_or_else(|| Problem::not_found(format!("user {id} not found")))?;
+    let row = row.ok_or_else(|| Problem::not_found_id("user", id))?;
     Reply::json(&User::from_row(&row)?)
 }

@@ -1,5 +1,5 @@
 //! One request, from hyper's head and body to the response: route, read the
-//! body under its limit, call the function through its guard, render the
+//! body under its limit, call the function through its instance, render the
 //! reply or problem, record metrics and the access log line.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +19,10 @@ use tracing::Instrument;
 
 use crate::auth::ApiKeys;
 use crate::config::Settings;
-use crate::guard::{Guard, RouteMetrics};
+use crate::instance::{Instance, RouteMetrics};
 use crate::metrics::Metrics;
 use crate::pool::Database;
-use crate::router::{Match, Router};
+use crate::router::{FunctionId, Match, Router};
 
 pub type Response = http::Response<Full<Bytes>>;
 
@@ -33,7 +33,7 @@ static X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-t
 /// Everything a request needs, built once at start-up and shared.
 pub struct App {
     pub router: Router,
-    pub guards: Vec<Guard>,
+    pub instances: Vec<Instance>,
     pub settings: Settings,
     pub service: Arc<ServiceInfo>,
     pub database: Arc<Database>,
@@ -48,7 +48,7 @@ pub struct App {
 impl App {
     pub fn new(
         router: Router,
-        guards: Vec<Guard>,
+        instances: Vec<Instance>,
         settings: Settings,
         service: Arc<ServiceInfo>,
         database: Arc<Database>,
@@ -62,7 +62,7 @@ impl App {
         App {
             api_keys,
             router,
-            guards,
+            instances,
             settings,
             service,
             database,
@@ -102,7 +102,7 @@ impl App {
             }
             let elapsed = started.elapsed();
             let metrics = match function {
-                Some(index) => &self.guards[index].metrics,
+                Some(id) => &self.instances[id.index()].metrics,
                 None if route == "/metrics" => &self.metrics_route,
                 None => &self.unmatched,
             };
@@ -132,15 +132,19 @@ impl App {
         &self,
         request: http::Request<Incoming>,
         request_id: &str,
-    ) -> (&'static str, Option<usize>, Outcome) {
+    ) -> (&'static str, Option<FunctionId>, Outcome) {
         let path = request.uri().path();
         if path == "/metrics" {
             if let Some(metrics) = &self.metrics {
                 return ("/metrics", None, metrics.answer(&request));
             }
         }
-        let (function, params) = match self.router.find(request.method(), path) {
-            Match::Found { function, params } => (function, params),
+        let (function, method, params) = match self.router.find(request.method(), path) {
+            Match::Found {
+                function,
+                method,
+                params,
+            } => (function, method, params),
             Match::MethodNotAllowed { allow } => {
                 return ("unmatched", None, Err(method_not_allowed(allow)));
             }
@@ -149,11 +153,11 @@ impl App {
                 return ("unmatched", None, Err(problem));
             }
         };
-        let guard = &self.guards[function];
-        let route = guard.function.path;
+        let instance = &self.instances[function.index()];
+        let route = instance.function.path;
         if self
             .api_keys
-            .required(Method::from_http(request.method()), guard.function.name)
+            .required(Method::from_http(request.method()), instance.function.name)
         {
             if let Err(problem) = self.api_keys.check(request.headers().get(AUTHORIZATION)) {
                 return (route, Some(function), Err(problem));
@@ -164,10 +168,9 @@ impl App {
             Ok(body) => body,
             Err(problem) => return (route, Some(function), Err(problem)),
         };
-        let method = Method::from_http(&parts.method).unwrap_or(Method::Get);
         let db = match wants_fresh_reads(&parts.headers) {
-            true => guard.db.clone().with_fresh_reads(),
-            false => guard.db.clone(),
+            true => instance.db.clone().with_fresh_reads(),
+            false => instance.db.clone(),
         };
         let req = Request::new(RequestParts {
             method,
@@ -179,7 +182,7 @@ impl App {
             request_id: request_id.to_owned(),
             service: self.service.clone(),
         });
-        (route, Some(function), guard.call(req).await)
+        (route, Some(function), instance.call(req).await)
     }
 
     /// The whole body, refused early when it declares or reaches more than

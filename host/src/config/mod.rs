@@ -1,5 +1,11 @@
 //! Configuration: the environment, read once at start-up into typed
 //! settings. A bad value is an error that names the variable.
+//!
+//! [`env`] reads variables, [`limits`] the per-function limits; this module
+//! holds [`Settings`], what the runtime can be told.
+
+mod env;
+mod limits;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,35 +14,10 @@ use std::time::Duration;
 
 use contract::Limits;
 
-/// A setting that could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}={value:?} is not valid: {reason}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub value: String,
-    pub reason: String,
-}
-
-/// A secret setting: shown as `***` by `Debug`, so it cannot reach a log
-/// line by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+use env::Env;
+pub use env::{ConfigError, Secret};
+use limits::parse_function_limits;
+pub use limits::ResolvedLimits;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -349,131 +330,6 @@ impl Settings {
         } else {
             format!("{}:{}", self.host, self.port)
         }
-    }
-}
-
-/// Limits after defaults and overrides are applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ResolvedLimits {
-    pub timeout: Duration,
-    pub concurrency: u32,
-    pub db_connections: u32,
-}
-
-/// `orders-create=timeout_ms:5000,concurrency:64;users-get=timeout_ms:500`
-fn parse_function_limits(value: &str) -> Result<HashMap<String, Limits>, String> {
-    let mut limits = HashMap::new();
-    for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-        let (name, settings) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("`{entry}` should be name=key:value,…"))?;
-        let mut parsed = Limits::default();
-        for setting in settings.split(',').map(str::trim) {
-            let (key, number) = setting
-                .split_once(':')
-                .ok_or_else(|| format!("`{setting}` should be key:value"))?;
-            let number: u32 = number
-                .parse()
-                .map_err(|_| format!("`{number}` in `{setting}` is not a positive integer"))?;
-            if number == 0 {
-                return Err(format!("`{setting}` must be above zero"));
-            }
-            match key {
-                "timeout_ms" => parsed.timeout = Some(Duration::from_millis(number.into())),
-                "concurrency" => parsed.concurrency = Some(number),
-                "db_connections" => parsed.db_connections = Some(number),
-                other => {
-                    return Err(format!(
-                        "unknown limit `{other}` (timeout_ms, concurrency, db_connections)"
-                    ))
-                }
-            }
-        }
-        limits.insert(name.trim().to_owned(), parsed);
-    }
-    Ok(limits)
-}
-
-struct Env<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl Env<'_> {
-    fn string(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).filter(|value| !value.trim().is_empty())
-    }
-
-    /// `NAME`, or the contents of the file `NAME_FILE` names (Docker secrets).
-    fn secret(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
-        let file_variable = format!("{name}_FILE");
-        let direct = self.string(name);
-        let file = self.string(&file_variable);
-        if let (Some(_), Some(path)) = (&direct, &file) {
-            // Which one wins would be a guess; the operator says.
-            return Err(ConfigError {
-                variable: name,
-                value: format!("(set, and {file_variable}={path})"),
-                reason: format!("set {name} or {file_variable}, not both"),
-            });
-        }
-        if let Some(value) = direct {
-            return Ok(Some(value));
-        }
-        let Some(path) = file else {
-            return Ok(None);
-        };
-        std::fs::read_to_string(&path)
-            .map(|contents| Some(contents.trim().to_owned()))
-            .map_err(|error| ConfigError {
-                variable: match name {
-                    "DATABASE_URL" => "DATABASE_URL_FILE",
-                    "DATABASE_SCHEMA_URL" => "DATABASE_SCHEMA_URL_FILE",
-                    "DATABASE_READ_URL" => "DATABASE_READ_URL_FILE",
-                    "API_KEYS" => "API_KEYS_FILE",
-                    other => other,
-                },
-                value: path,
-                reason: format!("the file cannot be read: {error}"),
-            })
-    }
-
-    fn parse<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match self.string(name) {
-            None => Ok(None),
-            Some(value) => value
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|error: T::Err| ConfigError {
-                    variable: name,
-                    value,
-                    reason: error.to_string(),
-                }),
-        }
-    }
-
-    fn parse_range<T>(&self, name: &'static str, min: T, max: T) -> Result<Option<T>, ConfigError>
-    where
-        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-        T::Err: std::fmt::Display,
-    {
-        match self.parse::<T>(name)? {
-            Some(value) if value < min || value > max => Err(ConfigError {
-                variable: name,
-                value: value.to_string(),
-                reason: format!("must be from {min} to {max}"),
-            }),
-            other => Ok(other),
-        }
-    }
-
-    fn millis(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
-        Ok(self
-            .parse_range::<u64>(name, 1, 24 * 3600 * 1000)?
-            .map(Duration::from_millis))
     }
 }
 

@@ -1,5 +1,5 @@
-//! The guard around every function call: the isolation a serverless
-//! platform gives each function, and its metrics.
+//! A function's running instance in the host: the isolation a serverless
+//! platform gives each function around every call, and its metrics.
 //!
 //! - concurrency: at most `concurrency` calls run; a few more wait up to the
 //!   queue timeout, the rest get 503 at once;
@@ -25,7 +25,7 @@ use crate::config::ResolvedLimits;
 use crate::metrics::{ACTIVE_REQUESTS, REJECTIONS, REQUEST_DURATION};
 
 /// One function, ready to be called under its limits.
-pub struct Guard {
+pub struct Instance {
     pub function: Function,
     pub limits: ResolvedLimits,
     pub db: Db,
@@ -35,14 +35,14 @@ pub struct Guard {
     pub metrics: RouteMetrics,
 }
 
-impl Guard {
+impl Instance {
     pub fn new(
         function: Function,
         limits: ResolvedLimits,
         db: Db,
         queue_timeout: Duration,
-    ) -> Guard {
-        Guard {
+    ) -> Instance {
+        Instance {
             function,
             limits,
             db,
@@ -161,9 +161,17 @@ pub struct RouteMetrics {
     function: &'static str,
     route: &'static str,
     active: Gauge,
-    rejections: [Counter; 4],
+    rejections: Rejections,
     durations: Box<[OnceLock<Histogram>]>,
     rare: RwLock<Vec<(&'static str, u16, Histogram)>>,
+}
+
+/// The function's `function_rejections_total` counters, one per reason.
+struct Rejections {
+    timeout: Counter,
+    overload: Counter,
+    panic: Counter,
+    pool_exhausted: Counter,
 }
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "_OTHER"];
@@ -178,12 +186,12 @@ impl RouteMetrics {
             function,
             route,
             active: metrics::gauge!(ACTIVE_REQUESTS, "function" => function, "http_route" => route),
-            rejections: [
-                rejection(Rejection::Timeout),
-                rejection(Rejection::Overload),
-                rejection(Rejection::Panic),
-                rejection(Rejection::PoolExhausted),
-            ],
+            rejections: Rejections {
+                timeout: rejection(Rejection::Timeout),
+                overload: rejection(Rejection::Overload),
+                panic: rejection(Rejection::Panic),
+                pool_exhausted: rejection(Rejection::PoolExhausted),
+            },
             durations: (0..METHODS.len() * STATUSES.len())
                 .map(|_| OnceLock::new())
                 .collect(),
@@ -210,7 +218,14 @@ impl RouteMetrics {
         rejection: Option<Rejection>,
     ) {
         if let Some(rejection) = rejection {
-            self.rejections[rejection as usize].increment(1);
+            let rejections = &self.rejections;
+            match rejection {
+                Rejection::Timeout => &rejections.timeout,
+                Rejection::Overload => &rejections.overload,
+                Rejection::Panic => &rejections.panic,
+                Rejection::PoolExhausted => &rejections.pool_exhausted,
+            }
+            .increment(1);
         }
         let method_slot = METHODS.iter().position(|m| *m == method);
         let status_slot = STATUSES.iter().position(|s| *s == status);

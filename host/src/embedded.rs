@@ -4,7 +4,7 @@
 //! The binaries are found on `PATH` or under `/usr/lib/postgresql/*/bin`.
 //! The cluster is made with `initdb` on first use, started as a child
 //! process listening on a free loopback port, and stopped when the runtime
-//! stops (or dies: the child gets SIGTERM when its parent goes). Run as
+//! stops (or dies, even by SIGKILL: the kernel then sends it SIGTERM). Run as
 //! root, it runs as the `postgres` user, as PostgreSQL insists.
 
 use std::ffi::CString;
@@ -55,9 +55,68 @@ pub struct EmbeddedOptions {
 /// A running local cluster; stopped on drop.
 pub struct EmbeddedPostgres {
     child: Child,
+    /// The thread that started it, alive as long as the cluster: held for
+    /// its drop, which ends the thread after the server has stopped.
+    _keeper: Keeper,
     port: u16,
     data_dir: PathBuf,
     options: EmbeddedOptions,
+}
+
+/// The thread that spawns PostgreSQL and then waits. The kernel stops the
+/// server (SIGTERM) when that thread ends: here only after the cluster was
+/// stopped, or when the whole process dies, even by SIGKILL. A thread of
+/// its own, so that no caller has to keep theirs alive for it.
+struct Keeper {
+    thread: Option<std::thread::JoinHandle<()>>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Keeper {
+    fn spawn(mut command: Command) -> Result<(Child, Keeper), std::io::Error> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+        // send SIGTERM to this child when the thread that spawned it ends.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("embedded-postgres".into())
+            .spawn({
+                let done = done.clone();
+                move || {
+                    let _ = sender.send(command.spawn());
+                    while !done.load(Ordering::Acquire) {
+                        std::thread::park();
+                    }
+                }
+            })?;
+        let child = receiver
+            .recv()
+            .map_err(|_| std::io::Error::other("the thread starting postgres died"))??;
+        Ok((
+            child,
+            Keeper {
+                thread: Some(thread),
+                done,
+            },
+        ))
+    }
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 impl EmbeddedPostgres {
@@ -117,17 +176,10 @@ impl EmbeddedPostgres {
             ]);
         }
         as_owner(&mut command, owner);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
-        // send SIGTERM to this child when the thread that spawned it ends.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = command.spawn().map_err(io("start postgres", &bin))?;
+        let (child, keeper) = Keeper::spawn(command).map_err(io("start postgres", &bin))?;
         let mut cluster = EmbeddedPostgres {
             child,
+            _keeper: keeper,
             port,
             data_dir,
             options: EmbeddedOptions {

@@ -35,14 +35,14 @@ pub struct ConnectionLimits {
 }
 
 /// What a listener serves.
-pub trait Handler: Send + Sync + 'static {
+pub trait Serve: Send + Sync + 'static {
     fn handle(
         self: Arc<Self>,
         request: http::Request<hyper::body::Incoming>,
     ) -> impl Future<Output = Response> + Send;
 }
 
-impl Handler for App {
+impl Serve for App {
     fn handle(
         self: Arc<Self>,
         request: http::Request<hyper::body::Incoming>,
@@ -52,7 +52,7 @@ impl Handler for App {
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains.
-pub async fn serve<H: Handler>(
+pub async fn serve<H: Serve>(
     listener: TcpListener,
     handler: Arc<H>,
     limits: ConnectionLimits,

@@ -1,8 +1,11 @@
 //! The router: a matchit tree from path to route, and per route the
-//! function serving each method. A path is matched once per request.
+//! function serving each method (a path is matched once per request); and
+//! the route table `GET /` and `runtime routes` show.
 
 use contract::request::Params;
-use contract::{Function, Method};
+use contract::{Function, Method, RouteInfo};
+
+use crate::config::Settings;
 
 /// Why the route table could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +47,50 @@ pub fn allow_header(methods: impl Iterator<Item = Method>) -> String {
     names.join(", ")
 }
 
+/// A function of the table the router was built from: its position there,
+/// which is also the position of its running instance in the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionId(usize);
+
+impl FunctionId {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// Every (function, method, path) of `registry`, with the limits `settings`
+/// give each; HEAD beside each GET.
+pub fn route_table(registry: &[Function], settings: &Settings) -> Vec<RouteInfo> {
+    let mut routes = Vec::new();
+    for function in registry {
+        let limits = settings.limits_for(function.name, function.limits);
+        let methods = allow_header(function.methods.iter().copied());
+        for method in methods.split(", ") {
+            routes.push(RouteInfo {
+                function: function.name.into(),
+                method: method.into(),
+                path: function.path.into(),
+                timeout_ms: limits.timeout.as_millis() as u64,
+                concurrency: limits.concurrency,
+                db_connections: limits.db_connections,
+            });
+        }
+    }
+    routes
+}
+
 /// The outcome of matching one request.
 pub enum Match<'a> {
-    Found { function: usize, params: Params },
-    MethodNotAllowed { allow: &'a str },
+    /// The function, the method it serves the request as (GET for HEAD),
+    /// and the path parameters.
+    Found {
+        function: FunctionId,
+        method: Method,
+        params: Params,
+    },
+    MethodNotAllowed {
+        allow: &'a str,
+    },
     NotFound,
 }
 
@@ -115,7 +158,7 @@ impl Router {
             Method::from_http(method)
         };
         let function = method.and_then(|method| route.methods.iter().find(|(m, _)| *m == method));
-        let Some((_, function)) = function else {
+        let Some(&(method, function)) = function else {
             return Match::MethodNotAllowed {
                 allow: &route.allow,
             };
@@ -132,7 +175,8 @@ impl Router {
             })
             .collect();
         Match::Found {
-            function: *function,
+            function: FunctionId(function),
+            method,
             params,
         }
     }
@@ -162,7 +206,7 @@ mod tests {
             methods,
             path,
             limits: Limits::DEFAULT,
-            handler: contract::handler!(ok),
+            handler: |req| Box::pin(ok(req)),
         }
     }
 
@@ -185,8 +229,10 @@ mod tests {
         let router = router();
         let path = "/api/users/42/orders";
         match router.find(&http::Method::GET, path) {
-            Match::Found { function, params } => {
-                assert_eq!(function, 2);
+            Match::Found {
+                function, params, ..
+            } => {
+                assert_eq!(function, FunctionId(2));
                 assert_eq!(params[0].0, "id");
                 assert_eq!(&path[params[0].1.clone()], "42");
             }
@@ -194,7 +240,11 @@ mod tests {
         }
         assert!(matches!(
             router.find(&http::Method::PATCH, "/api/users/1"),
-            Match::Found { function: 1, .. }
+            Match::Found {
+                function: FunctionId(1),
+                method: Method::Patch,
+                ..
+            }
         ));
     }
 
@@ -206,7 +256,11 @@ mod tests {
         }
         assert!(matches!(
             router().find(&http::Method::HEAD, "/api/users"),
-            Match::Found { function: 3, .. }
+            Match::Found {
+                function: FunctionId(3),
+                method: Method::Get,
+                ..
+            }
         ));
         assert!(matches!(
             router().find(&http::Method::OPTIONS, "/api/users"),
