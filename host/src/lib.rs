@@ -233,9 +233,9 @@ pub async fn start(
     let app = Arc::new(App::new(
         router,
         instances,
-        settings,
+        settings.body_limits(),
+        api_keys.clone(),
         service.clone(),
-        database.clone(),
         metrics_on_main.then(|| metrics.clone()),
     ));
     let (stop, stopped) = watch::channel(false);

@@ -82,6 +82,13 @@ impl ManageConnection for Manager {
         }
         metrics::counter!(CLOSED_BROKEN).increment(1);
         metrics::counter!(ABANDONED).increment(1);
+        if self.statements == Statements::Unnamed {
+            // Through a pooler the cancel request would go to PgBouncer,
+            // which 1.18 answers by crashing ("disconnect_client(): bad
+            // client state", upstream issue 801): closing the connection is
+            // what the pooler handles, by dropping its server connection.
+            return true;
+        }
         let token = conn.client().cancel_token();
         let tls = self.tls.clone();
         tokio::spawn(async move {

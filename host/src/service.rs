@@ -18,10 +18,9 @@ use hyper::body::Incoming;
 use tracing::Instrument;
 
 use crate::auth::ApiKeys;
-use crate::config::Settings;
+use crate::config::BodyLimits;
 use crate::instance::{Instance, RouteMetrics};
 use crate::metrics::Metrics;
-use crate::pool::Database;
 use crate::router::{FunctionId, Match, Router};
 
 pub type Response = http::Response<Full<Bytes>>;
@@ -34,11 +33,10 @@ static X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-t
 pub struct App {
     pub router: Router,
     pub instances: Vec<Instance>,
-    pub settings: Settings,
     pub service: Arc<ServiceInfo>,
-    pub database: Arc<Database>,
     /// Set when `/metrics` is served on the main listener.
     pub metrics: Option<MetricsEndpoint>,
+    body: BodyLimits,
     api_keys: ApiKeys,
     unmatched: RouteMetrics,
     metrics_route: RouteMetrics,
@@ -49,23 +47,21 @@ impl App {
     pub fn new(
         router: Router,
         instances: Vec<Instance>,
-        settings: Settings,
+        body: BodyLimits,
+        api_keys: ApiKeys,
         service: Arc<ServiceInfo>,
-        database: Arc<Database>,
         metrics: Option<Metrics>,
     ) -> App {
-        let api_keys = ApiKeys::from_settings(&settings);
         let metrics = metrics.map(|metrics| MetricsEndpoint {
             metrics,
             api_keys: api_keys.clone(),
         });
         App {
             api_keys,
+            body,
             router,
             instances,
-            settings,
             service,
-            database,
             metrics,
             unmatched: RouteMetrics::new("none", "unmatched"),
             metrics_route: RouteMetrics::new("metrics", "/metrics"),
@@ -188,7 +184,7 @@ impl App {
     /// The whole body, refused early when it declares or reaches more than
     /// the limit, and bounded in time so a trickling client holds nothing.
     async fn read_body(&self, headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Problem> {
-        let limit = self.settings.body_limit;
+        let limit = self.body.max_bytes;
         let too_large = || {
             Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -203,7 +199,7 @@ impl App {
             }
         }
         let collect = Limited::new(body, limit).collect();
-        match tokio::time::timeout(self.settings.body_read_timeout, collect).await {
+        match tokio::time::timeout(self.body.read_timeout, collect).await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
             Ok(Err(error)) => {

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use test_support::sample::{BOB, JOHN, KEYBOARD, MOUSE, MOUSE_STOCK};
+use test_support::sample::{BOB, JOHN, KEYBOARD, LAPTOP, MOUSE, MOUSE_STOCK};
 use test_support::{json, TestApp};
 
 async fn app() -> TestApp {
@@ -37,8 +37,8 @@ async fn creates_an_order_at_current_prices_and_takes_the_stock() {
     assert_eq!(items[0]["price"], 29.99);
     assert_eq!(items[0]["subtotal"], 89.97);
     assert_eq!(items[1]["price"], 1299.99);
-    assert_eq!(app.stock(2).await, 97);
-    assert_eq!(app.stock(1).await, 7);
+    assert_eq!(app.stock(MOUSE).await, 97);
+    assert_eq!(app.stock(LAPTOP).await, 7);
     // Later price changes do not touch the order.
     app.sql("UPDATE products SET price = 1 WHERE id = 2").await;
     let kept = app
@@ -57,7 +57,7 @@ async fn repeated_products_are_summed_against_the_stock() {
         .await;
     let body = json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 3}, {"product_id": 3, "quantity": 3}]});
     app.post("/api/orders", &body).await.problem(409);
-    assert_eq!(app.stock(3).await, 5);
+    assert_eq!(app.stock(KEYBOARD).await, 5);
     let body = json!({"user_id": 1, "items": [{"product_id": 3, "quantity": 2}, {"product_id": 3, "quantity": 3}]});
     let order = app
         .post("/api/orders", &body)
@@ -65,7 +65,7 @@ async fn repeated_products_are_summed_against_the_stock() {
         .assert_status(201)
         .json();
     assert_eq!(order["items"].as_array().unwrap().len(), 2);
-    assert_eq!(app.stock(3).await, 0);
+    assert_eq!(app.stock(KEYBOARD).await, 0);
 }
 
 #[tokio::test]
@@ -84,7 +84,7 @@ async fn unknown_users_and_products_are_422_and_change_nothing() {
         .await
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "items[1].product_id");
-    assert_eq!(app.stock(1).await, 8);
+    assert_eq!(app.stock(LAPTOP).await, 8);
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 1);
 }
 
@@ -152,7 +152,7 @@ async fn not_enough_stock_is_409() {
         problem["detail"].as_str().unwrap().contains("8 available"),
         "{problem}"
     );
-    assert_eq!(app.stock(1).await, 8);
+    assert_eq!(app.stock(LAPTOP).await, 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,8 +181,8 @@ async fn fifty_racing_orders_for_ten_units_sell_exactly_ten() {
     let created = statuses.iter().filter(|s| **s == 201).count();
     let refused = statuses.iter().filter(|s| **s == 409).count();
     assert_eq!((created, refused), (10, 40), "{statuses:?}");
-    assert_eq!(app.stock(2).await, 0);
-    assert_eq!(app.stock(3).await, 40);
+    assert_eq!(app.stock(MOUSE).await, 0);
+    assert_eq!(app.stock(KEYBOARD).await, 40);
     assert_eq!(app.scalar("SELECT count(*) FROM orders").await, 11);
 }
 
@@ -266,7 +266,7 @@ async fn a_malformed_idempotency_key_is_400() {
 #[tokio::test]
 async fn ids_and_quantities_a_float_would_round_are_422() {
     let app = app().await;
-    let before = app.stock(1).await;
+    let before = app.stock(LAPTOP).await;
     for (body, field, message) in [
         (
             r#"{"user_id": 1, "items": [{"product_id": 1, "quantity": 2.9999999999999999}]}"#,
@@ -298,7 +298,7 @@ async fn ids_and_quantities_a_float_would_round_are_422() {
             assert_eq!(problem["errors"][0]["message"], message, "{body}");
         }
     }
-    assert_eq!(app.stock(1).await, before);
+    assert_eq!(app.stock(LAPTOP).await, before);
 }
 
 /// The user is checked, then deleted while the order waits for a product
@@ -307,7 +307,7 @@ async fn ids_and_quantities_a_float_would_round_are_422() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_deleted_while_their_order_is_placed_is_422() {
     let app = Arc::new(app().await);
-    let before = app.stock(1).await;
+    let before = app.stock(LAPTOP).await;
     let user = app
         .scalar("INSERT INTO users (username, email) VALUES ('leaving', 'leaving@example.com') RETURNING id")
         .await;
@@ -341,5 +341,5 @@ async fn a_user_deleted_while_their_order_is_placed_is_422() {
         problem["errors"][0]["message"],
         format!("user {user} does not exist")
     );
-    assert_eq!(app.stock(1).await, before);
+    assert_eq!(app.stock(LAPTOP).await, before);
 }

@@ -26,6 +26,14 @@ pub enum LogFormat {
     Json,
 }
 
+/// How much of a body is read, and for how long (`BODY_LIMIT_BYTES`,
+/// `BODY_READ_TIMEOUT_MS`): the part of the settings a request needs.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    pub read_timeout: Duration,
+}
+
 /// Everything the runtime can be told; see the README's configuration table.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -321,6 +329,14 @@ impl Settings {
         worker.max_connections = (self.max_connections / workers as usize).max(1);
         worker.pool_size = (self.pool_size / workers).max(worker.shared_connections + 1);
         worker
+    }
+
+    /// What a request body may be: the service reads bodies by these.
+    pub fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            max_bytes: self.body_limit,
+            read_timeout: self.body_read_timeout,
+        }
     }
 
     /// The address of the main listener.
