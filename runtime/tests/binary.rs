@@ -82,16 +82,24 @@ async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
     assert!(!down.success());
 }
 
-/// Starts the binary on `port` over `database_url` with two workers.
-fn spawn_runtime(database_url: &str, port: u16) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_runtime"))
-        .env("DATABASE_URL", database_url)
+/// The binary on loopback `port` with `workers`, logging warnings to a
+/// pipe; each test adds where its database is.
+fn runtime_command(port: u16, workers: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runtime"));
+    command
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .env("WORKERS", "2")
+        .env("WORKERS", workers)
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts the binary on `port` over `database_url` with two workers.
+fn spawn_runtime(database_url: &str, port: u16) -> std::process::Child {
+    runtime_command(port, "2")
+        .env("DATABASE_URL", database_url)
         .spawn()
         .expect("starting the runtime binary")
 }
@@ -142,12 +150,8 @@ async fn a_second_copy_on_a_taken_port_fails_with_address_in_use() {
     let mut first = spawn_runtime(&database_url, port);
     wait_healthy(port).await;
 
-    let second = Command::new(env!("CARGO_BIN_EXE_runtime"))
+    let second = runtime_command(port, "2")
         .env("DATABASE_URL", &database_url)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("WORKERS", "2")
-        .env("LOG_LEVEL", "warn")
         .output()
         .expect("running a second copy");
     assert!(!second.status.success());
@@ -170,13 +174,8 @@ async fn sigterm_while_waiting_for_the_database_exits_at_once() {
     // Nothing listens on this port: the runtime waits up to 30 s for it.
     let nowhere = format!("postgres://postgres@127.0.0.1:{}/shop", free_port());
     for workers in ["2", "0"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
+        let mut child = runtime_command(free_port(), workers)
             .env("DATABASE_URL", &nowhere)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", free_port().to_string())
-            .env("WORKERS", workers)
-            .env("LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting the runtime binary");
@@ -220,15 +219,9 @@ async fn a_second_start_on_one_embedded_data_directory_names_the_first() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let data_dir = dir.join("postgres");
     let start = |port: u16| {
-        Command::new(env!("CARGO_BIN_EXE_runtime"))
+        runtime_command(port, "1")
             .env_remove("DATABASE_URL")
             .env("EMBEDDED_PG_DIR", &data_dir)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("WORKERS", "1")
-            .env("LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("starting the runtime binary")
     };
@@ -264,14 +257,9 @@ async fn a_second_start_on_one_embedded_data_directory_names_the_first() {
 async fn the_log_is_plain_and_says_each_thing_once() {
     let database_url = test_support::fresh_database().await;
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
+    let mut child = runtime_command(port, "2")
         .env("DATABASE_URL", &database_url)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("WORKERS", "2")
         .env("LOG_LEVEL", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("starting the runtime binary");
     wait_healthy(port).await;
