@@ -30,6 +30,10 @@ pub const FILES: &[(&str, &str)] = &[
         "04-list-indexes.sql",
         include_str!("../../sql/04-list-indexes.sql"),
     ),
+    (
+        "05-orders-by-user-and-status.sql",
+        include_str!("../../sql/05-orders-by-user-and-status.sql"),
+    ),
 ];
 
 /// Any number that is this service's own: the advisory lock's key.

@@ -88,7 +88,7 @@ async fn each_list_and_filter_runs_on_its_index() {
             generic,
         )
         .await;
-        assert_uses(&both, "orders_user_id_id_idx", "orders");
+        assert_uses(&both, "orders_user_id_status_id_idx", "orders");
         let of_user = plan(&app, users_orders::ORDERS, "51, 0, 4242, 0", generic).await;
         assert_uses(&of_user, "orders_user_id_id_idx", "orders");
 

@@ -20,9 +20,10 @@ struct Filters {
 }
 
 // One statement per combination of filters, each prepared once and each on
-// the index that serves it in id order: the primary key, `(user_id, id)` or
-// `(status, id)`. One statement with `($3 IS NULL OR user_id = $3)` would
-// get one generic plan, walking the primary key for every filter.
+// the index that serves it in id order: the primary key, `(user_id, id)`,
+// `(status, id)` or `(user_id, status, id)`. One statement with
+// `($3 IS NULL OR user_id = $3)` would get one generic plan, walking the
+// primary key for every filter.
 //
 // `(status, id) > ($4, $3) AND status <= $4` is `status = $4 AND id > $3`
 // written as a range of the two-column index: the scan starts at exactly
@@ -49,10 +50,12 @@ pub const BY_STATUS: &str = "WITH page AS (
     SELECT page.*, i.id AS item_id, i.product_id, i.quantity, i.price
     FROM page LEFT JOIN order_items i ON i.order_id = page.id
     ORDER BY page.id, i.id";
+// Both filters: `(user_id, status, id)` answers equalities on its first two
+// columns in id order, so a plain range on `id` is one scan in any plan.
 pub const BY_USER_AND_STATUS: &str = "WITH page AS (
         SELECT id, user_id, status, total_amount, created_at, updated_at FROM orders
-        WHERE (user_id, id) > ($4, $3) AND user_id <= $4 AND status = $5
-        ORDER BY user_id, id LIMIT $1 OFFSET $2)
+        WHERE user_id = $4 AND status = $5 AND id > $3
+        ORDER BY id LIMIT $1 OFFSET $2)
     SELECT page.*, i.id AS item_id, i.product_id, i.quantity, i.price
     FROM page LEFT JOIN order_items i ON i.order_id = page.id
     ORDER BY page.id, i.id";
