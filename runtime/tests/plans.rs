@@ -120,4 +120,42 @@ async fn each_list_and_filter_runs_on_its_index() {
     )
     .await;
     assert_uses(&narrow, "products_price_id_idx", "products");
+
+    // Around the planner's switch (1,000 products of 200,000, 0.5%), a
+    // range is fetched on the price index and sorted, not walked; a wide
+    // one is walked in id order. Each statement has both branches; the
+    // count decides which one runs, so these are the plans as run.
+    let ranged = products_list::search_sql(None, true, true, false);
+    let near_switch = ran(&app, &ranged, "51, 0, 0, 995.00, 999.99").await;
+    assert_ran(&near_switch, "products_price_id_idx", "products_pkey");
+    let wide = ran(&app, &ranged, "51, 0, 0, 1.00, 999.99").await;
+    assert_ran(&wide, "products_pkey", "Bitmap Heap Scan");
+}
+
+/// The plan of `sql` with `args` as it ran (`EXPLAIN ANALYZE`), planned
+/// for these values as the function runs it.
+async fn ran(app: &TestApp, sql: &str, args: &str) -> String {
+    app.sql("DEALLOCATE ALL").await;
+    app.sql("SET plan_cache_mode = force_custom_plan").await;
+    app.sql(&format!("PREPARE list AS {sql}")).await;
+    let rows = app
+        .sql(&format!(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE list({args})"
+        ))
+        .await;
+    rows.iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A node of `plan` that names `used` ran, and none that names `unused` did.
+#[track_caller]
+fn assert_ran(plan: &str, used: &str, unused: &str) {
+    let ran = |name: &str| {
+        plan.lines()
+            .any(|line| line.contains(name) && !line.contains("never executed"))
+    };
+    assert!(ran(used), "expected {used} to run:\n{plan}");
+    assert!(!ran(unused), "expected {unused} not to run:\n{plan}");
 }
