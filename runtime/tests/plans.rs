@@ -36,6 +36,17 @@ async fn big_shop() -> TestApp {
 /// The plan of `sql` with `args` (SQL literals), as PostgreSQL would run
 /// it prepared (`generic`) or planned for these values.
 async fn plan(app: &TestApp, sql: &str, args: &str, generic: bool) -> String {
+    explain(app, sql, args, generic, "EXPLAIN").await
+}
+
+/// The plan of `sql` with `args` as it ran (`EXPLAIN ANALYZE`), planned
+/// for these values as the function runs it.
+async fn ran(app: &TestApp, sql: &str, args: &str) -> String {
+    let explain_analyze = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)";
+    explain(app, sql, args, false, explain_analyze).await
+}
+
+async fn explain(app: &TestApp, sql: &str, args: &str, generic: bool, how: &str) -> String {
     let mode = if generic {
         "force_generic_plan"
     } else {
@@ -44,7 +55,7 @@ async fn plan(app: &TestApp, sql: &str, args: &str, generic: bool) -> String {
     app.sql("DEALLOCATE ALL").await;
     app.sql(&format!("SET plan_cache_mode = {mode}")).await;
     app.sql(&format!("PREPARE list AS {sql}")).await;
-    let rows = app.sql(&format!("EXPLAIN EXECUTE list({args})")).await;
+    let rows = app.sql(&format!("{how} EXECUTE list({args})")).await;
     rows.iter()
         .map(|row| row.get::<_, String>(0))
         .collect::<Vec<_>>()
@@ -130,23 +141,6 @@ async fn each_list_and_filter_runs_on_its_index() {
     assert_ran(&near_switch, "products_price_id_idx", "products_pkey");
     let wide = ran(&app, &ranged, "51, 0, 0, 1.00, 999.99").await;
     assert_ran(&wide, "products_pkey", "Bitmap Heap Scan");
-}
-
-/// The plan of `sql` with `args` as it ran (`EXPLAIN ANALYZE`), planned
-/// for these values as the function runs it.
-async fn ran(app: &TestApp, sql: &str, args: &str) -> String {
-    app.sql("DEALLOCATE ALL").await;
-    app.sql("SET plan_cache_mode = force_custom_plan").await;
-    app.sql(&format!("PREPARE list AS {sql}")).await;
-    let rows = app
-        .sql(&format!(
-            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE list({args})"
-        ))
-        .await;
-    rows.iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A node of `plan` that names `used` ran, and none that names `unused` did.
