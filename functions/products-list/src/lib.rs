@@ -102,11 +102,9 @@ pub fn search_sql(in_stock: Option<bool>, min_price: bool, max_price: bool, q: b
         Some(false) => filters.push_str(" AND stock_quantity = 0"),
         None => {}
     }
-    let mut range = String::from("id > $3");
     let mut next = 4;
     for (given, condition) in [(min_price, "price >="), (max_price, "price <=")] {
         if given {
-            range.push_str(&format!(" AND {condition} ${next}"));
             filters.push_str(&format!(" AND {condition} ${next}"));
             next += 1;
         }
@@ -119,31 +117,20 @@ pub fn search_sql(in_stock: Option<bool>, min_price: bool, max_price: bool, q: b
             "SELECT {COLUMNS} FROM products WHERE {filters} ORDER BY id LIMIT $1 OFFSET $2"
         );
     }
-    // A price range: walking the primary key in id order reads about
-    // limit ÷ (share of products in the range) rows, a few for a wide range
-    // and the whole table for a narrow one; the price index reads every
-    // product in the range, then sorts them. The planner weighs the two
-    // on estimates and, near the switch, walked 7,000 rows for 706
-    // products. So count first, on the price index and capped: up to
-    // SMALL_RANGE products, fetch them all and sort (`id + 0` takes id
-    // order off the table); past it, the walk reads at most limit ÷ share
-    // rows. Only one branch runs (each is gated by the count).
+    // A price range: the page's ids first, then their rows. Walking the
+    // primary key reads about limit ÷ (share of products in the range)
+    // rows, a few for a wide range and the whole table for a narrow one;
+    // `(price, id)` holds every id in the range, read without the table
+    // (an index-only scan) and sorted. Asked for ids alone, the planner
+    // weighs the two on costs it gets right; asked for whole rows, it
+    // walked 7,000 rows of the key (3.7 ms) for 706 products that the
+    // index gives in 0.3 ms.
     format!(
-        "WITH range AS (SELECT count(*) <= {SMALL_RANGE} AS small
-            FROM (SELECT 1 FROM products WHERE {range} LIMIT {SMALL_RANGE} + 1) matching)
-        SELECT * FROM (
-            (SELECT {COLUMNS} FROM products WHERE (SELECT small FROM range) AND {filters}
-             ORDER BY id + 0 LIMIT $1 OFFSET $2)
-            UNION ALL
-            (SELECT {COLUMNS} FROM products WHERE NOT (SELECT small FROM range) AND {filters}
-             ORDER BY id LIMIT $1 OFFSET $2)) page
+        "SELECT {COLUMNS} FROM products WHERE id IN (
+            SELECT id FROM products WHERE {filters} ORDER BY id LIMIT $1 OFFSET $2)
         ORDER BY id"
     )
 }
-
-/// How many products a price range may hold to be fetched whole and
-/// sorted rather than found by walking the primary key.
-const SMALL_RANGE: u32 = 2000;
 
 /// `q` as an ILIKE pattern for "contains": `%`, `_` and the escape
 /// character itself match only themselves.
