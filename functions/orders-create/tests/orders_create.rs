@@ -155,6 +155,35 @@ async fn not_enough_stock_is_409() {
     assert_eq!(app.stock(LAPTOP).await, 8);
 }
 
+#[tokio::test]
+async fn a_total_above_the_column_is_422_and_takes_no_stock() {
+    let app = app().await;
+    let id = app
+        .scalar(
+            "INSERT INTO products (name, price, stock_quantity)
+             VALUES ('Yacht', 99999999.99, 500) RETURNING id",
+        )
+        .await;
+    // 101 × 99,999,999.99 is above NUMERIC(12, 2)'s 9,999,999,999.99.
+    let problem = app
+        .post(
+            "/api/orders",
+            &json!({"user_id": 1, "items": [{"product_id": id, "quantity": 101}]}),
+        )
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "items", "{problem}");
+    assert_eq!(app.stock(id).await, 500);
+    // At the limit's side of it, the same product sells.
+    app.post(
+        "/api/orders",
+        &json!({"user_id": 1, "items": [{"product_id": id, "quantity": 100}]}),
+    )
+    .await
+    .assert_status(201);
+    assert_eq!(app.stock(id).await, 400);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_racing_orders_for_ten_units_sell_exactly_ten() {
     let app = Arc::new(app().await);
