@@ -34,6 +34,10 @@ pub const FILES: &[(&str, &str)] = &[
         "05-orders-by-user-and-status.sql",
         include_str!("../../sql/05-orders-by-user-and-status.sql"),
     ),
+    (
+        "06-hot-stock-updates.sql",
+        include_str!("../../sql/06-hot-stock-updates.sql"),
+    ),
 ];
 
 /// Any number that is this service's own: the advisory lock's key.

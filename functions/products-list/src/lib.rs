@@ -28,8 +28,10 @@ struct Filters {
 
 const COLUMNS: &str = "id, name, description, price, stock_quantity, created_at, updated_at";
 
-// The common filters, prepared once: each on an index that serves it in id
-// order (the primary key, or a partial index on the ids in or out of stock).
+// The common filters, prepared once, each walking the primary key in id
+// order: `in_stock` skips the rows of the other kind, about limit ÷ (share
+// of that kind) rows a page. (No index covers the stock, so that an
+// order's stock update stays HOT: sql/06.)
 pub const ALL: &str = "SELECT id, name, description, price, stock_quantity, created_at, updated_at
     FROM products WHERE id > $3 ORDER BY id LIMIT $1 OFFSET $2";
 pub const IN_STOCK: &str =
