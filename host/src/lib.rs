@@ -12,6 +12,7 @@
 //! (Prometheus). [`embedded`] runs a local PostgreSQL when no
 //! `DATABASE_URL` is given.
 
+pub mod access_log;
 pub mod auth;
 pub mod config;
 pub mod embedded;
@@ -237,6 +238,7 @@ pub async fn start(
         api_keys.clone(),
         service.clone(),
         metrics_on_main.then(|| metrics.clone()),
+        settings.log_format,
     ));
     let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![

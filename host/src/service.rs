@@ -17,8 +17,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use tracing::Instrument;
 
+use crate::access_log;
 use crate::auth::ApiKeys;
-use crate::config::BodyLimits;
+use crate::config::{BodyLimits, LogFormat};
 use crate::instance::{Instance, RouteMetrics};
 use crate::metrics::Metrics;
 use crate::router::{FunctionId, Match, Router};
@@ -41,6 +42,7 @@ pub struct App {
     unmatched: RouteMetrics,
     metrics_route: RouteMetrics,
     request_ids: RequestIds,
+    log_format: LogFormat,
 }
 
 impl App {
@@ -51,6 +53,7 @@ impl App {
         api_keys: ApiKeys,
         service: Arc<ServiceInfo>,
         metrics: Option<Metrics>,
+        log_format: LogFormat,
     ) -> App {
         let metrics = metrics.map(|metrics| MetricsEndpoint {
             metrics,
@@ -66,6 +69,7 @@ impl App {
             unmatched: RouteMetrics::new("none", "unmatched"),
             metrics_route: RouteMetrics::new("metrics", "/metrics"),
             request_ids: RequestIds::new(),
+            log_format,
         }
     }
 
@@ -76,9 +80,10 @@ impl App {
         let span = tracing::info_span!("request", id = %request_id);
         async move {
             let method = request.method().clone();
-            // The path is copied for the access line only when it is logged.
-            let path = tracing::enabled!(target: "access", tracing::Level::INFO)
-                .then(|| request.uri().path().to_owned());
+            // The URI (a shared buffer, not a copy) for the access line,
+            // when there is one.
+            let uri = tracing::enabled!(target: "access", tracing::Level::INFO)
+                .then(|| request.uri().clone());
             let (route, function, outcome) = self.dispatch(request, &request_id).await;
             let (status, rejection) = match &outcome {
                 Ok(reply) => (reply.status, None),
@@ -109,14 +114,17 @@ impl App {
                 elapsed.as_secs_f64(),
                 rejection,
             );
-            tracing::info!(
-                target: "access",
-                method = %method,
-                path = path.as_deref().unwrap_or_default(),
-                route,
-                status = status.as_u16(),
-                latency_ms = %Millis(elapsed),
-            );
+            if let Some(uri) = uri {
+                let line = access_log::Line {
+                    request_id: &request_id,
+                    method: method.as_str(),
+                    path: uri.path(),
+                    route,
+                    status: status.as_u16(),
+                    latency: elapsed,
+                };
+                access_log::write(self.log_format, &line, started + elapsed);
+            }
             response
         }
         .instrument(span)
@@ -197,6 +205,10 @@ impl App {
                 Some(_) => {}
                 None => return Err(Problem::bad_request("Content-Length is not a number")),
             }
+        }
+        // No body (most GETs): nothing to wait for, so no timer to set.
+        if hyper::body::Body::is_end_stream(&body) {
+            return Ok(Bytes::new());
         }
         let collect = Limited::new(body, limit).collect();
         match tokio::time::timeout(self.body.read_timeout, collect).await {
@@ -309,17 +321,6 @@ pub(crate) fn render(outcome: Outcome) -> Response {
     }
 }
 
-/// A duration as milliseconds with three decimals (`0.042`), formatted
-/// from integers only when the line is written.
-struct Millis(std::time::Duration);
-
-impl std::fmt::Display for Millis {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let micros = self.0.as_micros();
-        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
-    }
-}
-
 /// Request ids: the client's `X-Request-Id` when it is sane, else a new one.
 struct RequestIds {
     prefix: u32,
@@ -347,7 +348,20 @@ impl RequestIds {
                 return given.to_owned();
             }
         }
+        // `{prefix:08x}-{n:012x}`, without the formatting machinery.
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:08x}-{n:012x}", self.prefix)
+        let mut id = String::with_capacity(21);
+        push_hex(&mut id, u64::from(self.prefix), 8);
+        id.push('-');
+        push_hex(&mut id, n, 12);
+        id
+    }
+}
+
+/// The low `digits` hex digits of `value`, zero-padded.
+fn push_hex(out: &mut String, value: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..digits).rev() {
+        out.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
     }
 }

@@ -30,7 +30,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&settings);
+    // Held to the end of main: dropping it writes out the lines still buffered.
+    let _log = init_tracing(&settings);
     // Panics go to the log like everything else, inside the request's span
     // so the line carries the request id; the guard adds the function.
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     let control = if settings.workers == 0 {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .on_thread_park(host::access_log::flush)
             .build()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -203,6 +205,8 @@ fn serve(
                 .spawn(move || {
                     let worker = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
+                        // Idle: write out the access lines this thread holds.
+                        .on_thread_park(host::access_log::flush)
                         .build();
                     let worker = match worker {
                         Ok(worker) => worker,
@@ -290,8 +294,27 @@ impl Signals {
     }
 }
 
-fn init_tracing(settings: &Settings) {
+/// The log, on stderr. A log line, or a batch of access lines
+/// (`host::access_log`), is handed to a thread of the log's own, which
+/// writes whatever has piled up with one `write`: no system call and no
+/// lock of stderr per line on a worker. Nothing is dropped (a full queue,
+/// 128k messages, makes the worker wait), and the guard writes out the
+/// rest when main returns; a `SIGKILL` loses what was queued, at most the
+/// last few milliseconds.
+fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
+    // The access log's batches take the same way out, one message each.
+    let batches = writer.clone();
+    host::access_log::install(Box::new(move |batch| {
+        let _ = batches.clone().write_all(batch);
+    }));
     let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|error| {
         eprintln!(
             "LOG_LEVEL={:?} is not valid ({error}); using `info`",
@@ -304,11 +327,12 @@ fn init_tracing(settings: &Settings) {
         .with_env_filter(filter)
         // Colour codes only for a person at a terminal, never in a log file.
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match settings.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 /// `GET /health` on this machine's PORT; exit 0 on 200.

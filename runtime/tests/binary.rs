@@ -250,6 +250,57 @@ async fn a_second_start_on_one_embedded_data_directory_names_the_first() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Access lines are written in batches, but a request's line is out as soon
+/// as the server goes idle, not when a batch fills or the process ends; in
+/// JSON with `LOG_FORMAT=json`, one object a line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_line_is_out_while_the_server_idles() {
+    use std::io::BufRead;
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut child = runtime_command(port, "2")
+        .env("DATABASE_URL", &database_url)
+        .env("LOG_LEVEL", "info")
+        .env("LOG_FORMAT", "json")
+        .spawn()
+        .expect("starting the runtime binary");
+    let stderr = child.stderr.take().unwrap();
+    let (lines, arrived) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    wait_healthy(port).await;
+    get(port, "/api/users/1").await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut found = None;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match arrived.recv_timeout(left) {
+            Ok(line) if line.contains(r#""route":"/api/users/{id}""#) => {
+                found = Some(line);
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let line = found.expect("no access line within 2 s of the request, the runtime still up");
+    let access: serde_json::Value = serde_json::from_str(&line).expect(&line);
+    assert_eq!(access["target"], "access", "{line}");
+    assert_eq!(access["route"], "/api/users/{id}", "{line}");
+    assert_eq!(access["status"], 200, "{line}");
+    signal(&child, libc::SIGTERM);
+    assert!(exit_within(&mut child, Duration::from_secs(15))
+        .await
+        .success());
+}
+
 /// What an operator reads: plain text in a file (no colour codes), the
 /// route table and the address once per process, no PostgreSQL NOTICEs,
 /// latency in milliseconds with three decimals.
