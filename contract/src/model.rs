@@ -20,6 +20,9 @@ pub fn timestamp<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     use chrono::{Datelike, Timelike};
+    // Read the fields of the naive UTC time: each accessor of a
+    // `DateTime<Utc>` applies the (zero) offset again.
+    let utc = at.naive_utc();
     let mut text = *b"0000-00-00T00:00:00.000000Z";
     let mut put = |at: usize, width: usize, mut value: u32| {
         for i in (at..at + width).rev() {
@@ -27,18 +30,18 @@ pub fn timestamp<S: serde::Serializer>(
             value /= 10;
         }
     };
-    let year = at.year();
+    let year = utc.year();
     if !(0..=9999).contains(&year) {
         return serializer.collect_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     }
     put(0, 4, year as u32);
-    put(5, 2, at.month());
-    put(8, 2, at.day());
-    put(11, 2, at.hour());
-    put(14, 2, at.minute());
+    put(5, 2, utc.month());
+    put(8, 2, utc.day());
+    put(11, 2, utc.hour());
+    put(14, 2, utc.minute());
     // A leap second is carried in the nanoseconds beyond 10^9.
-    put(17, 2, at.second() + at.nanosecond() / 1_000_000_000);
-    put(20, 6, (at.nanosecond() % 1_000_000_000) / 1_000);
+    put(17, 2, utc.second() + utc.nanosecond() / 1_000_000_000);
+    put(20, 6, (utc.nanosecond() % 1_000_000_000) / 1_000);
     // Only ASCII digits and punctuation were written.
     serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
 }

@@ -16,6 +16,12 @@ use host::config::{LogFormat, Settings};
 use host::embedded::{ensure_database, EmbeddedOptions, EmbeddedPostgres};
 use runtime::registry::FUNCTIONS;
 
+/// A page of 50 products is some 400 small allocations (row buffers,
+/// strings, the body growing); glibc's malloc spent 18% of the runtime's
+/// CPU on them, mimalloc's thread-local free lists far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
