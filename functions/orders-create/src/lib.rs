@@ -1,11 +1,11 @@
 //! `POST /api/orders`: `{"user_id", "items": [{"product_id", "quantity"}]}`
 //! → 201 with the order.
 //!
-//! One transaction, four round trips (five with an `Idempotency-Key`):
+//! One transaction, three round trips (four with an `Idempotency-Key`):
 //! BEGIN; (the key's lock;) the idempotency lookup, the user check and the
 //! product locks (in id order, so concurrent orders never deadlock)
 //! pipelined together; one statement that decrements stock and inserts the
-//! order and its items at the locked prices; COMMIT.
+//! order and its items at the locked prices, with COMMIT behind it.
 //! Stock is checked under the locks, so concurrent orders never oversell.
 //!
 //! An `Idempotency-Key` is stored with the order (unique): a retry finds the
@@ -130,11 +130,12 @@ async fn handle(req: Request) -> Outcome {
         &item_quantities,
         &priced.item_prices,
     ];
-    let rows = match tx.query(CREATE, &params).await {
+    // The writes and COMMIT in one round trip; a failed statement rolls
+    // back there.
+    let rows = match tx.query_and_commit(CREATE, &params).await {
         Ok(rows) => rows,
         Err(error) if key.is_some() && error.constraint() == Some("orders_idempotency_key_key") => {
             // A concurrent request with the same key committed first.
-            drop(tx);
             let earlier = req
                 .db()
                 .fresh()
@@ -149,7 +150,6 @@ async fn handle(req: Request) -> Outcome {
         }
         Err(error) => return Err(error.into()),
     };
-    tx.commit().await?;
     let order = Order::one(&rows)?;
     Reply::created(format!("/api/orders/{}", order.id), &order)
 }

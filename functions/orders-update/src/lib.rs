@@ -64,8 +64,7 @@ async fn handle(req: Request) -> Outcome {
         })?;
     }
     tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
-    let rows = tx.query(Order::SELECT_BY_ID, &[&id]).await?;
-    tx.commit().await?;
+    let rows = tx.query_and_commit(Order::SELECT_BY_ID, &[&id]).await?;
     let order = Order::one(&rows)?;
     Reply::json(&order)
 }
