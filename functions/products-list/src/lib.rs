@@ -119,17 +119,18 @@ pub fn search_sql(in_stock: Option<bool>, min_price: bool, max_price: bool, q: b
             "SELECT {COLUMNS} FROM products WHERE {filters} ORDER BY id LIMIT $1 OFFSET $2"
         );
     }
-    // A price range: the page's ids first, then their rows. Walking the
-    // primary key reads about limit ÷ (share of products in the range)
-    // rows, a few for a wide range and the whole table for a narrow one;
-    // `(price, id)` holds every id in the range, read without the table
-    // (an index-only scan) and sorted. Asked for ids alone, the planner
-    // weighs the two on costs it gets right; asked for whole rows, it
-    // walked 7,000 rows of the key (3.7 ms) for 706 products that the
-    // index gives in 0.3 ms.
+    // A price range: the page's ids first, then their rows by the primary
+    // key. Walking the key reads about limit ÷ (share of products in the
+    // range) rows, a few for a wide range and the whole table for a narrow
+    // one; `(price, id)` holds every id in the range, read without the
+    // table (an index-only scan) and sorted. Asked for ids alone, the
+    // planner weighs the two on costs it gets right; asked for whole rows,
+    // it walked 7,000 rows of the key (3.7 ms) for 706 products that the
+    // index gives in 0.3 ms. (`= ANY(ARRAY(…))` rather than `IN (…)`: the
+    // same answer, planned in a fifth of the time.)
     format!(
-        "SELECT {COLUMNS} FROM products WHERE id IN (
-            SELECT id FROM products WHERE {filters} ORDER BY id LIMIT $1 OFFSET $2)
+        "SELECT {COLUMNS} FROM products WHERE id = ANY(ARRAY(
+            SELECT id FROM products WHERE {filters} ORDER BY id LIMIT $1 OFFSET $2))
         ORDER BY id"
     )
 }
