@@ -13,6 +13,7 @@
 
 pub mod body;
 pub mod db;
+pub mod etag;
 pub mod fields;
 pub mod function;
 pub mod model;

@@ -120,6 +120,9 @@ pub struct User {
 }
 
 impl User {
+    /// User `$1`'s version (its `updated_at`), for [`crate::etag::unwritten`].
+    pub const VERSION: &'static str = "SELECT updated_at FROM users WHERE id = $1";
+
     /// Whether user `$1` exists: one row, one boolean.
     pub const EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
 
@@ -159,6 +162,11 @@ pub struct Product {
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "timestamp")]
     pub updated_at: DateTime<Utc>,
+}
+
+impl Product {
+    /// Product `$1`'s version (its `updated_at`), for [`crate::etag::unwritten`].
+    pub const VERSION: &'static str = "SELECT updated_at FROM products WHERE id = $1";
 }
 
 impl FromRow for Product {

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use http::StatusCode;
+use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
 /// Why the runtime turned a request away; counted per function in metrics.
@@ -16,6 +16,7 @@ pub enum Rejection {
     Overload,
     Panic,
     PoolExhausted,
+    RateLimit,
 }
 
 impl Rejection {
@@ -25,6 +26,7 @@ impl Rejection {
             Rejection::Overload => "overload",
             Rejection::Panic => "panic",
             Rejection::PoolExhausted => "pool_exhausted",
+            Rejection::RateLimit => "rate_limit",
         }
     }
 }
@@ -57,6 +59,8 @@ pub struct Problem {
     pub allow: Option<String>,
     /// Set when the runtime, not the function, refused the request.
     pub rejection: Option<Rejection>,
+    /// Further headers, e.g. the current `ETag` beside a 412.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Problem {
@@ -68,6 +72,7 @@ impl Problem {
             retry_after: None,
             allow: None,
             rejection: None,
+            headers: Vec::new(),
         }
     }
 
@@ -121,6 +126,11 @@ impl Problem {
             StatusCode::INTERNAL_SERVER_ERROR,
             "the server failed to handle the request; it has been logged",
         )
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     pub fn with_rejection(mut self, rejection: Rejection) -> Self {

@@ -1,7 +1,7 @@
 //! What a handler answers: a status, a body serialised once, and headers.
 
 use bytes::Bytes;
-use http::header::{HeaderName, LOCATION};
+use http::header::{HeaderName, ETAG, LOCATION};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
@@ -51,6 +51,16 @@ impl Reply {
         }
     }
 
+    /// 200 with a body built into the binary, and its strong `ETag`.
+    pub fn document(content_type: &'static str, body: &'static [u8]) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            content_type: Some(content_type),
+            body: Bytes::from_static(body),
+            headers: vec![(ETAG, crate::etag::for_bytes(body))],
+        }
+    }
+
     /// 201 with a `Location` header pointing at the new resource.
     pub fn created<T: Serialize + ?Sized>(location: String, value: &T) -> Result<Reply, Problem> {
         Ok(Self::json_with_status(StatusCode::CREATED, value)?.with_location(location))
@@ -73,6 +83,11 @@ impl Reply {
             // and the body still says where the resource is.
             Err(_) => self,
         }
+    }
+
+    /// The `ETag` of the row version this reply shows.
+    pub fn with_etag(self, id: i64, updated_at: chrono::DateTime<chrono::Utc>) -> Reply {
+        self.with_header(ETAG, crate::etag::for_row(id, updated_at))
     }
 
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Reply {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Uri};
 use serde::de::DeserializeOwned;
 
+use crate::etag::IfMatch;
 use crate::{Db, Method, Problem, ServiceInfo};
 
 /// Path parameters as (name, byte range in the path); the values are never
@@ -96,6 +97,26 @@ impl Request {
                 i64::MAX
             ))),
         }
+    }
+
+    /// The `If-Match` condition on the row `id`, when the client sent one;
+    /// see [`crate::etag::IfMatch`].
+    pub fn if_match(&self, id: i64) -> Result<Option<IfMatch>, Problem> {
+        let values: Vec<&str> = self
+            .parts
+            .headers
+            .get_all(http::header::IF_MATCH)
+            .iter()
+            .map(|value| {
+                value
+                    .to_str()
+                    .map_err(|_| Problem::bad_request("If-Match must be visible ASCII"))
+            })
+            .collect::<Result<_, _>>()?;
+        if values.is_empty() {
+            return Ok(None);
+        }
+        IfMatch::parse(&values.join(","), id).map(Some)
     }
 
     /// The query string as `T`; see [`crate::query::parse`].

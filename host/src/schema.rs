@@ -38,6 +38,10 @@ pub const FILES: &[(&str, &str)] = &[
         "06-hot-stock-updates.sql",
         include_str!("../../sql/06-hot-stock-updates.sql"),
     ),
+    (
+        "07-updated-at-moves-forward.sql",
+        include_str!("../../sql/07-updated-at-moves-forward.sql"),
+    ),
 ];
 
 /// Any number that is this service's own: the advisory lock's key.

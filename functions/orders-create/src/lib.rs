@@ -169,7 +169,9 @@ async fn handle(req: Request) -> Outcome {
         Err(error) => return Err(error.into()),
     };
     let order = Order::one(&rows)?;
-    Reply::created(format!("/api/orders/{}", order.id), &order)
+    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
+        .with_etag(order.id, order.updated_at)
+        .with_etag(order.id, order.updated_at))
 }
 
 /// Quantity wanted per product, in id order (the lock order).
@@ -316,10 +318,10 @@ async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
     // Fresh: the order was committed a moment ago, maybe not yet on a replica.
     let rows = db.fresh().await?.query(Order::SELECT_BY_ID, &[&id]).await?;
     let order = Order::one(&rows)?;
-    Ok(
-        Reply::created(format!("/api/orders/{}", order.id), &order)?.with_header(
+    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
+        .with_etag(order.id, order.updated_at)
+        .with_header(
             header::HeaderName::from_static("idempotent-replayed"),
             HeaderValue::from_static("true"),
-        ),
-    )
+        ))
 }

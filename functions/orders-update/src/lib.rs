@@ -2,6 +2,7 @@
 //! delivered; pending or confirmed → cancelled, which puts the stock back.
 //! Any other move is 409. One transaction, the order row locked.
 
+use contract::etag;
 use contract::model::{Order, OrderStatus};
 use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
 use serde::Deserialize;
@@ -20,7 +21,7 @@ struct Change {
     status: OrderStatus,
 }
 
-const LOCK_ORDER: &str = "SELECT status FROM orders WHERE id = $1 FOR UPDATE";
+const LOCK_ORDER: &str = "SELECT status, updated_at FROM orders WHERE id = $1 FOR UPDATE";
 // Products are locked in id order, as order creation locks them, so the
 // two never deadlock.
 const LOCK_PRODUCTS: &str = "SELECT id FROM products
@@ -35,6 +36,7 @@ const SET_STATUS: &str = "UPDATE orders SET status = $2 WHERE id = $1";
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let next = req.json::<Change>()?.status;
+    let if_match = req.if_match(id)?;
 
     let mut conn = req.db().exclusive().await?;
     let tx = conn.transaction().await?;
@@ -44,6 +46,11 @@ async fn handle(req: Request) -> Outcome {
         .try_get::<_, &str>(0)?
         .parse()
         .map_err(|_| Problem::internal())?;
+    // Checked on the locked row: no other write can come between.
+    let version = row.try_get(1)?;
+    if if_match.is_some_and(|wanted| !wanted.matches(version)) {
+        return Err(etag::precondition_failed("order", id, version));
+    }
     if !current.can_become(next) {
         return Err(Problem::conflict(format!(
             "an order that is {} cannot become {}",
@@ -66,5 +73,5 @@ async fn handle(req: Request) -> Outcome {
     tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
     let rows = tx.query_and_commit(Order::SELECT_BY_ID, &[&id]).await?;
     let order = Order::one(&rows)?;
-    Reply::json(&order)
+    Ok(Reply::json(&order)?.with_etag(order.id, order.updated_at))
 }

@@ -55,5 +55,9 @@ async fn handle(req: Request) -> Outcome {
         &product.stock_quantity,
     ];
     let product = Product::from_row(&conn.query_one(INSERT, &params).await?)?;
-    Reply::created(format!("/api/products/{}", product.id), &product)
+    Ok(
+        Reply::created(format!("/api/products/{}", product.id), &product)?
+            .with_etag(product.id, product.updated_at)
+            .with_etag(product.id, product.updated_at),
+    )
 }

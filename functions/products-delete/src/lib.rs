@@ -1,6 +1,8 @@
 //! `DELETE /api/products/{id}`: 204; 409 while order items refer to it.
 
-use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::etag::{self, IfMatch};
+use contract::model::Product;
+use contract::{Function, Limits, Method, Outcome, Reply, Request};
 
 pub const FUNCTION: Function = Function {
     name: env!("CARGO_PKG_NAME"),
@@ -10,15 +12,16 @@ pub const FUNCTION: Function = Function {
     handler: |req| Box::pin(handle(req)),
 };
 
-const DELETE: &str = "DELETE FROM products WHERE id = $1";
+const DELETE: &str = "DELETE FROM products
+    WHERE id = $1 AND ($2::timestamptz[] IS NULL OR updated_at = ANY($2))";
 
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
-    let deleted = req
-        .db()
-        .exclusive()
-        .await?
-        .execute(DELETE, &[&id])
+    let if_match = req.if_match(id)?;
+    let versions = if_match.as_ref().and_then(IfMatch::versions);
+    let conn = req.db().exclusive().await?;
+    let deleted = conn
+        .execute(DELETE, &[&id, &versions])
         .await
         .map_err(|error| {
             error.or_referenced(format!(
@@ -26,7 +29,9 @@ async fn handle(req: Request) -> Outcome {
             ))
         })?;
     if deleted == 0 {
-        return Err(Problem::not_found_id("product", id));
+        return Err(
+            etag::unwritten(&conn, Product::VERSION, "product", id, if_match.as_ref()).await,
+        );
     }
     Ok(Reply::no_content())
 }

@@ -18,5 +18,6 @@ async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
     let row = row.ok_or_else(|| Problem::not_found_id("product", id))?;
-    Reply::json(&Product::from_row(&row)?)
+    let product = Product::from_row(&row)?;
+    Ok(Reply::json(&product)?.with_etag(product.id, product.updated_at))
 }

@@ -2,11 +2,10 @@
 //! price and stock_quantity; fields left out keep their value, and
 //! `"description": null` clears it.
 
+use contract::etag::{self, IfMatch};
 use contract::fields::nullable;
 use contract::model::Product;
-use contract::{
-    Decimal, FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator,
-};
+use contract::{Decimal, FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
@@ -35,7 +34,7 @@ const UPDATE: &str = "UPDATE products SET
         description = CASE WHEN $3 THEN $4 ELSE description END,
         price = COALESCE($5, price),
         stock_quantity = COALESCE($6, stock_quantity)
-    WHERE id = $1
+    WHERE id = $1 AND ($7::timestamptz[] IS NULL OR updated_at = ANY($7))
     RETURNING id, name, description, price, stock_quantity, created_at, updated_at";
 
 async fn handle(req: Request) -> Outcome {
@@ -72,16 +71,24 @@ async fn handle(req: Request) -> Outcome {
     }
     rules.finish()?;
 
+    let if_match = req.if_match(id)?;
+    let versions = if_match.as_ref().and_then(IfMatch::versions);
+
     let conn = req.db().exclusive().await?;
-    let params: [&(dyn contract::db::ToSql + Sync); 6] = [
+    let params: [&(dyn contract::db::ToSql + Sync); 7] = [
         &id,
         &name,
         &set_description,
         &description,
         &changes.price,
         &changes.stock_quantity,
+        &versions,
     ];
-    let row = conn.query_opt(UPDATE, &params).await?;
-    let row = row.ok_or_else(|| Problem::not_found_id("product", id))?;
-    Reply::json(&Product::from_row(&row)?)
+    let Some(row) = conn.query_opt(UPDATE, &params).await? else {
+        return Err(
+            etag::unwritten(&conn, Product::VERSION, "product", id, if_match.as_ref()).await,
+        );
+    };
+    let product = Product::from_row(&row)?;
+    Ok(Reply::json(&product)?.with_etag(product.id, product.updated_at))
 }

@@ -37,5 +37,7 @@ async fn handle(req: Request) -> Outcome {
         .await
         .map_err(|error| error.or_taken(User::UNIQUE))?;
     let user = User::from_row(&row)?;
-    Reply::created(format!("/api/users/{}", user.id), &user)
+    Ok(Reply::created(format!("/api/users/{}", user.id), &user)?
+        .with_etag(user.id, user.updated_at)
+        .with_etag(user.id, user.updated_at))
 }

@@ -1,7 +1,9 @@
 //! `DELETE /api/users/{id}`: 204; 409 while the user has orders, which keep
 //! their history.
 
-use contract::{Function, Limits, Method, Outcome, Problem, Reply, Request};
+use contract::etag::{self, IfMatch};
+use contract::model::User;
+use contract::{Function, Limits, Method, Outcome, Reply, Request};
 
 pub const FUNCTION: Function = Function {
     name: env!("CARGO_PKG_NAME"),
@@ -11,21 +13,22 @@ pub const FUNCTION: Function = Function {
     handler: |req| Box::pin(handle(req)),
 };
 
-const DELETE: &str = "DELETE FROM users WHERE id = $1";
+const DELETE: &str = "DELETE FROM users
+    WHERE id = $1 AND ($2::timestamptz[] IS NULL OR updated_at = ANY($2))";
 
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
-    let deleted = req
-        .db()
-        .exclusive()
-        .await?
-        .execute(DELETE, &[&id])
+    let if_match = req.if_match(id)?;
+    let versions = if_match.as_ref().and_then(IfMatch::versions);
+    let conn = req.db().exclusive().await?;
+    let deleted = conn
+        .execute(DELETE, &[&id, &versions])
         .await
         .map_err(|error| {
             error.or_referenced(format!("user {id} has orders and cannot be deleted"))
         })?;
     if deleted == 0 {
-        return Err(Problem::not_found_id("user", id));
+        return Err(etag::unwritten(&conn, User::VERSION, "user", id, if_match.as_ref()).await);
     }
     Ok(Reply::no_content())
 }

@@ -17,5 +17,6 @@ async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
     let row = row.ok_or_else(|| Problem::not_found_id("user", id))?;
-    Reply::json(&User::from_row(&row)?)
+    let user = User::from_row(&row)?;
+    Ok(Reply::json(&user)?.with_etag(user.id, user.updated_at))
 }

@@ -1,9 +1,10 @@
 //! `PUT` / `PATCH /api/users/{id}`: change the username and/or the email;
 //! fields left out keep their value.
 
+use contract::etag::{self, IfMatch};
 use contract::fields::nullable;
 use contract::model::User;
-use contract::{FromRow, Function, Limits, Method, Outcome, Problem, Reply, Request, Validator};
+use contract::{FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
 use serde::Deserialize;
 
 pub const FUNCTION: Function = Function {
@@ -24,8 +25,9 @@ struct Changes {
 }
 
 const UPDATE: &str =
-    "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email) \
-                      WHERE id = $1 RETURNING id, username, email, created_at, updated_at";
+    "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email)
+    WHERE id = $1 AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
+    RETURNING id, username, email, created_at, updated_at";
 
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
@@ -56,11 +58,17 @@ async fn handle(req: Request) -> Outcome {
     }
     rules.finish()?;
 
+    let if_match = req.if_match(id)?;
+    let versions = if_match.as_ref().and_then(IfMatch::versions);
+
     let conn = req.db().exclusive().await?;
     let row = conn
-        .query_opt(UPDATE, &[&id, &username, &email])
+        .query_opt(UPDATE, &[&id, &username, &email, &versions])
         .await
         .map_err(|error| error.or_taken(User::UNIQUE))?;
-    let row = row.ok_or_else(|| Problem::not_found_id("user", id))?;
-    Reply::json(&User::from_row(&row)?)
+    let Some(row) = row else {
+        return Err(etag::unwritten(&conn, User::VERSION, "user", id, if_match.as_ref()).await);
+    };
+    let user = User::from_row(&row)?;
+    Ok(Reply::json(&user)?.with_etag(user.id, user.updated_at))
 }
