@@ -50,29 +50,53 @@ impl ApiKeys {
         self.protect_reads || !matches!(method, Some(Method::Get) | None)
     }
 
-    /// Ok when `authorization` carries one of the keys; else 401.
-    pub fn check(&self, authorization: Option<&http::HeaderValue>) -> Result<(), Problem> {
-        let presented = authorization
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            });
-        let Some(presented) = presented else {
+    /// Which key `authorization` carries; else 401.
+    pub fn check(&self, authorization: Option<&http::HeaderValue>) -> Result<KeyId, Problem> {
+        let Some(presented) = bearer(authorization) else {
             return Err(unauthorized(
                 "this request needs `Authorization: Bearer <API key>`",
             ));
         };
-        // Every key is compared, whichever matches, so timing says nothing.
-        let matched = self.keys.iter().fold(false, |found, key| {
-            found | constant_time_eq(key.expose().as_bytes(), presented.as_bytes())
-        });
-        if matched {
-            Ok(())
-        } else {
-            Err(unauthorized("the API key is not valid"))
-        }
+        self.find(presented)
+            .ok_or_else(|| unauthorized("the API key is not valid"))
     }
+
+    /// Which key `authorization` carries, if any: who the caller is, for a
+    /// function whose calls need no key.
+    pub fn identify(&self, authorization: Option<&http::HeaderValue>) -> Option<KeyId> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        self.find(bearer(authorization)?)
+    }
+
+    fn find(&self, presented: &str) -> Option<KeyId> {
+        // Every key is compared, whichever matches, so timing says nothing.
+        self.keys
+            .iter()
+            .enumerate()
+            .fold(None, |found, (index, key)| {
+                let equal = constant_time_eq(key.expose().as_bytes(), presented.as_bytes());
+                if equal {
+                    Some(KeyId(index as u32))
+                } else {
+                    found
+                }
+            })
+    }
+}
+
+/// One of the configured keys, by position: whom a rate limit counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyId(pub u32);
+
+fn bearer(authorization: Option<&http::HeaderValue>) -> Option<&str> {
+    authorization
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
 }
 
 fn unauthorized(detail: &'static str) -> Problem {

@@ -23,6 +23,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ResolvedLimits;
 use crate::metrics::{ACTIVE_REQUESTS, REJECTIONS, REQUEST_DURATION};
+use crate::rate_limit::Limiter;
 
 /// One function, ready to be called under its limits.
 pub struct Instance {
@@ -33,6 +34,8 @@ pub struct Instance {
     queued: AtomicU32,
     queue_timeout: Duration,
     pub metrics: RouteMetrics,
+    /// The rate limit its calls are counted against, if any.
+    pub rate_limit: Option<Arc<Limiter>>,
 }
 
 impl Instance {
@@ -41,6 +44,7 @@ impl Instance {
         limits: ResolvedLimits,
         db: Db,
         queue_timeout: Duration,
+        rate_limit: Option<Arc<Limiter>>,
     ) -> Instance {
         Instance {
             function,
@@ -50,6 +54,7 @@ impl Instance {
             queued: AtomicU32::new(0),
             queue_timeout,
             metrics: RouteMetrics::new(function.name, function.path),
+            rate_limit,
         }
     }
 
@@ -172,6 +177,7 @@ struct Rejections {
     overload: Counter,
     panic: Counter,
     pool_exhausted: Counter,
+    rate_limit: Counter,
 }
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "_OTHER"];
@@ -191,6 +197,7 @@ impl RouteMetrics {
                 overload: rejection(Rejection::Overload),
                 panic: rejection(Rejection::Panic),
                 pool_exhausted: rejection(Rejection::PoolExhausted),
+                rate_limit: rejection(Rejection::RateLimit),
             },
             durations: (0..METHODS.len() * STATUSES.len())
                 .map(|_| OnceLock::new())
@@ -224,6 +231,7 @@ impl RouteMetrics {
                 Rejection::Overload => &rejections.overload,
                 Rejection::Panic => &rejections.panic,
                 Rejection::PoolExhausted => &rejections.pool_exhausted,
+                Rejection::RateLimit => &rejections.rate_limit,
             }
             .increment(1);
         }

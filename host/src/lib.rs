@@ -14,11 +14,14 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod compress;
 pub mod config;
+pub mod cors;
 pub mod embedded;
 pub mod instance;
 pub mod metrics;
 pub mod pool;
+pub mod rate_limit;
 pub mod replicas;
 pub mod router;
 
@@ -169,7 +172,10 @@ pub async fn start(
                 limits.db_connections as usize,
                 settings.pool_timeout,
             );
-            Instance::new(*function, *limits, db, settings.queue_timeout)
+            let rate_limit = settings
+                .rate_policy_for(function.name)
+                .map(|(policy, rate)| settings.limiters.get(&policy, rate));
+            Instance::new(*function, *limits, db, settings.queue_timeout, rate_limit)
         })
         .collect();
 
@@ -234,11 +240,9 @@ pub async fn start(
     let app = Arc::new(App::new(
         router,
         instances,
-        settings.body_limits(),
-        api_keys.clone(),
         service.clone(),
         metrics_on_main.then(|| metrics.clone()),
-        settings.log_format,
+        &settings,
     ));
     let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![
@@ -371,13 +375,26 @@ pub(crate) fn glob_match(glob: &str, name: &str) -> bool {
 struct MetricsOnly(MetricsEndpoint);
 
 impl Serve for MetricsOnly {
-    async fn handle(self: Arc<Self>, request: http::Request<hyper::body::Incoming>) -> Response {
+    async fn handle(
+        self: Arc<Self>,
+        request: http::Request<hyper::body::Incoming>,
+        _peer: SocketAddr,
+    ) -> Response {
         let outcome = if request.uri().path() == "/metrics" {
             self.0.answer(&request)
         } else {
             Err(contract::Problem::not_found("only /metrics is served here"))
         };
-        service::render(outcome)
+        let (mut parts, body) = service::render(outcome).into_parts();
+        let mut body = body.into_inner().unwrap_or_default();
+        compress::apply(
+            request.headers().get(http::header::ACCEPT_ENCODING),
+            request.method() == http::Method::HEAD,
+            parts.status,
+            &mut parts.headers,
+            &mut body,
+        );
+        http::Response::from_parts(parts, http_body_util::Full::new(body))
     }
 }
 

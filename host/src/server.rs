@@ -10,6 +10,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub trait Serve: Send + Sync + 'static {
     fn handle(
         self: Arc<Self>,
         request: http::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
     ) -> impl Future<Output = Response> + Send;
 }
 
@@ -46,8 +48,9 @@ impl Serve for App {
     fn handle(
         self: Arc<Self>,
         request: http::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
     ) -> impl Future<Output = Response> + Send {
-        App::handle(self, request)
+        App::handle(self, request, peer)
     }
 }
 
@@ -88,7 +91,7 @@ pub async fn serve<H: Serve>(
             },
             () = &mut shutdown => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => {
                     backoff.succeeded();
@@ -107,7 +110,7 @@ pub async fn serve<H: Serve>(
         let handler = handler.clone();
         let service = service_fn(move |request| {
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
         });
         let builder = builder.clone();
         let watcher = graceful.watcher();

@@ -2,6 +2,7 @@
 //! body under its limit, call the function through its instance, render the
 //! reply or problem, record metrics and the access log line.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,8 +10,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
 use http::header::{
-    HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
-    WWW_AUTHENTICATE,
+    HeaderName, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
+    ETAG, IF_NONE_MATCH, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
@@ -19,9 +20,12 @@ use tracing::Instrument;
 
 use crate::access_log;
 use crate::auth::ApiKeys;
-use crate::config::{BodyLimits, LogFormat};
+use crate::compress;
+use crate::config::{BodyLimits, LogFormat, Settings};
+use crate::cors::Cors;
 use crate::instance::{Instance, RouteMetrics};
 use crate::metrics::Metrics;
+use crate::rate_limit::{Client, TrustedProxies};
 use crate::router::{FunctionId, Match, Router};
 
 pub type Response = http::Response<Full<Bytes>>;
@@ -41,40 +45,49 @@ pub struct App {
     api_keys: ApiKeys,
     unmatched: RouteMetrics,
     metrics_route: RouteMetrics,
+    preflight_route: RouteMetrics,
     request_ids: RequestIds,
     log_format: LogFormat,
+    cors: Option<Cors>,
+    trusted_proxies: TrustedProxies,
 }
 
 impl App {
     pub fn new(
         router: Router,
         instances: Vec<Instance>,
-        body: BodyLimits,
-        api_keys: ApiKeys,
         service: Arc<ServiceInfo>,
         metrics: Option<Metrics>,
-        log_format: LogFormat,
+        settings: &Settings,
     ) -> App {
+        let api_keys = ApiKeys::from_settings(settings);
         let metrics = metrics.map(|metrics| MetricsEndpoint {
             metrics,
             api_keys: api_keys.clone(),
         });
         App {
             api_keys,
-            body,
+            body: settings.body_limits(),
             router,
             instances,
             service,
             metrics,
             unmatched: RouteMetrics::new("none", "unmatched"),
             metrics_route: RouteMetrics::new("metrics", "/metrics"),
+            preflight_route: RouteMetrics::new("cors", "preflight"),
             request_ids: RequestIds::new(),
-            log_format,
+            log_format: settings.log_format,
+            cors: settings.cors.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         }
     }
 
     /// Serves one request; never fails, every error is a response.
-    pub async fn handle(self: Arc<Self>, request: http::Request<Incoming>) -> Response {
+    pub async fn handle(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response {
         let started = Instant::now();
         let request_id = self.request_ids.for_request(request.headers());
         let span = tracing::info_span!("request", id = %request_id);
@@ -84,13 +97,20 @@ impl App {
             // when there is one.
             let uri = tracing::enabled!(target: "access", tracing::Level::INFO)
                 .then(|| request.uri().clone());
-            let (route, function, outcome) = self.dispatch(request, &request_id).await;
+            let asks = Asks::of(&request, self.cors.is_some());
+            let (route, function, outcome) = self.dispatch(request, &request_id, peer).await;
             let (status, rejection) = match &outcome {
                 Ok(reply) => (reply.status, None),
                 Err(problem) => (problem.status, problem.rejection),
             };
+            let outcome = match (outcome, &asks.if_none_match) {
+                (Ok(reply), Some(if_none_match)) => Ok(not_modified(reply, if_none_match)),
+                (outcome, _) => outcome,
+            };
             let mut response = render(outcome);
-            let headers = response.headers_mut();
+            let (parts, body) = response.into_parts();
+            let (mut parts, mut body) = (parts, body.into_inner().unwrap_or_default());
+            let headers = &mut parts.headers;
             if let Ok(value) = HeaderValue::try_from(request_id.as_str()) {
                 headers.insert(X_REQUEST_ID.clone(), value);
             }
@@ -101,16 +121,28 @@ impl App {
                     HeaderValue::from_static("Bearer realm=\"shop-api\""),
                 );
             }
+            if let Some(cors) = &self.cors {
+                cors.mark(asks.origin.as_ref(), headers);
+            }
+            compress::apply(
+                asks.accept_encoding.as_ref(),
+                method == http::Method::HEAD,
+                parts.status,
+                headers,
+                &mut body,
+            );
+            response = http::Response::from_parts(parts, Full::new(body));
             let elapsed = started.elapsed();
             let metrics = match function {
                 Some(id) => &self.instances[id.index()].metrics,
                 None if route == "/metrics" => &self.metrics_route,
+                None if route == "preflight" => &self.preflight_route,
                 None => &self.unmatched,
             };
             let method_label = Method::from_http(&method).map_or("_OTHER", Method::as_str);
             metrics.record(
                 method_label,
-                status.as_u16(),
+                response.status().as_u16(),
                 elapsed.as_secs_f64(),
                 rejection,
             );
@@ -120,7 +152,7 @@ impl App {
                     method: method.as_str(),
                     path: uri.path(),
                     route,
-                    status: status.as_u16(),
+                    status: response.status().as_u16(),
                     latency: elapsed,
                 };
                 access_log::write(self.log_format, &line, started + elapsed);
@@ -136,11 +168,17 @@ impl App {
         &self,
         request: http::Request<Incoming>,
         request_id: &str,
+        peer: SocketAddr,
     ) -> (&'static str, Option<FunctionId>, Outcome) {
         let path = request.uri().path();
         if path == "/metrics" {
             if let Some(metrics) = &self.metrics {
                 return ("/metrics", None, metrics.answer(&request));
+            }
+        }
+        if request.method() == http::Method::OPTIONS {
+            if let Some(cors) = &self.cors {
+                return self.options(cors, &request);
             }
         }
         let (function, method, params) = match self.router.find(request.method(), path) {
@@ -159,14 +197,34 @@ impl App {
         };
         let instance = &self.instances[function.index()];
         let route = instance.function.path;
-        if self
+        let authorization = request.headers().get(AUTHORIZATION);
+        let key = match self
             .api_keys
             .required(Method::from_http(request.method()), instance.function.name)
         {
-            if let Err(problem) = self.api_keys.check(request.headers().get(AUTHORIZATION)) {
-                return (route, Some(function), Err(problem));
+            true => match self.api_keys.check(authorization) {
+                Ok(key) => Some(key),
+                Err(problem) => return (route, Some(function), Err(problem)),
+            },
+            false => None,
+        };
+        let rate = match &instance.rate_limit {
+            Some(limiter) => {
+                let client = match key.or_else(|| self.api_keys.identify(authorization)) {
+                    Some(key) => Client::Key(key),
+                    None => Client::Addr(self.trusted_proxies.client_addr(peer, request.headers())),
+                };
+                let decision = limiter.check(client);
+                let headers = limiter.headers(&decision);
+                if !decision.allowed {
+                    let mut problem = limiter.refusal(&decision);
+                    problem.headers.extend(headers);
+                    return (route, Some(function), Err(problem));
+                }
+                Some(headers)
             }
-        }
+            None => None,
+        };
         let (parts, body) = request.into_parts();
         let body = match self.read_body(&parts.headers, body).await {
             Ok(body) => body,
@@ -186,7 +244,40 @@ impl App {
             request_id: request_id.to_owned(),
             service: self.service.clone(),
         });
-        (route, Some(function), instance.call(req).await)
+        let mut outcome = instance.call(req).await;
+        if let Some(headers) = rate {
+            match &mut outcome {
+                Ok(reply) => reply.headers.extend(headers),
+                Err(problem) => problem.headers.extend(headers),
+            }
+        }
+        (route, Some(function), outcome)
+    }
+
+    /// `OPTIONS` with CORS on: 204 with the path's methods, and for an
+    /// allowed origin the preflight's grants; 404 for a path nothing serves.
+    fn options<B>(
+        &self,
+        cors: &Cors,
+        request: &http::Request<B>,
+    ) -> (&'static str, Option<FunctionId>, Outcome) {
+        let path = request.uri().path();
+        let allow = match self.router.find(request.method(), path) {
+            Match::MethodNotAllowed { allow } => allow,
+            Match::Found { .. } | Match::NotFound => {
+                let problem = Problem::not_found(format!("no route for {}", truncate(path, 200)));
+                return ("unmatched", None, Err(problem));
+            }
+        };
+        let headers = cors.preflight(request.headers().get(ORIGIN), allow);
+        let reply = Reply {
+            headers: headers
+                .into_iter()
+                .filter_map(|(name, value)| Some((name?, value)))
+                .collect(),
+            ..Reply::no_content()
+        };
+        ("preflight", None, Ok(reply))
     }
 
     /// The whole body, refused early when it declares or reaches more than
@@ -223,6 +314,46 @@ impl App {
                 "the body did not arrive in time",
             )),
         }
+    }
+}
+
+/// What the request asks of the answer's form, read before the request is
+/// handed on: each is one header lookup, and most requests send none.
+struct Asks {
+    /// On a GET or HEAD only: conditions on other methods are the functions'.
+    if_none_match: Option<HeaderValue>,
+    accept_encoding: Option<HeaderValue>,
+    /// Only read when CORS is on.
+    origin: Option<HeaderValue>,
+}
+
+impl Asks {
+    fn of<B>(request: &http::Request<B>, cors: bool) -> Asks {
+        let headers = request.headers();
+        let safe = request.method() == http::Method::GET || request.method() == http::Method::HEAD;
+        Asks {
+            if_none_match: safe.then(|| headers.get(IF_NONE_MATCH).cloned()).flatten(),
+            accept_encoding: headers.get(ACCEPT_ENCODING).cloned(),
+            origin: cors.then(|| headers.get(ORIGIN).cloned()).flatten(),
+        }
+    }
+}
+
+/// A 200 whose `ETag` the client already holds becomes 304 with no body
+/// (RFC 9110 §13.1.2): the same headers but the body's own.
+fn not_modified(reply: Reply, if_none_match: &HeaderValue) -> Reply {
+    let hit = reply.status == StatusCode::OK
+        && reply.headers.iter().any(|(name, etag)| {
+            name == ETAG && contract::etag::none_match_hits(if_none_match, etag)
+        });
+    if !hit {
+        return reply;
+    }
+    Reply {
+        status: StatusCode::NOT_MODIFIED,
+        content_type: None,
+        body: Bytes::new(),
+        headers: reply.headers,
     }
 }
 
@@ -315,6 +446,9 @@ pub(crate) fn render(outcome: Outcome) -> Response {
                 .and_then(|a| HeaderValue::try_from(a).ok())
             {
                 headers.insert(ALLOW, allow);
+            }
+            for (name, value) in problem.headers {
+                headers.append(name, value);
             }
             response
         }

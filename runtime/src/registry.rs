@@ -8,6 +8,8 @@ use contract::Function;
 pub const FUNCTIONS: &[Function] = &[
     index::FUNCTION,
     health::FUNCTION,
+    openapi_yaml::FUNCTION,
+    openapi_json::FUNCTION,
     db_check::FUNCTION,
     users_list::FUNCTION,
     users_create::FUNCTION,

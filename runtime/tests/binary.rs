@@ -354,3 +354,30 @@ async fn the_log_is_plain_and_says_each_thing_once() {
         "latency_ms={latency} in {access}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_for_the_process_across_workers() {
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut child = runtime_command(port, "2")
+        .env("DATABASE_URL", &database_url)
+        .env("RATE_LIMIT", "10/m")
+        .env("FUNCTION_LIMITS", "health=rate:off")
+        .spawn()
+        .expect("starting the runtime binary");
+    wait_healthy(port).await;
+    // A new connection each: the kernel spreads them over both workers.
+    let mut allowed = 0;
+    let mut refused = 0;
+    for _ in 0..30 {
+        let answer = get(port, "/api/users/1").await.expect("an answer");
+        match &answer[..12] {
+            "HTTP/1.1 200" => allowed += 1,
+            "HTTP/1.1 429" => refused += 1,
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    signal(&child, libc::SIGTERM);
+    exit_within(&mut child, Duration::from_secs(15)).await;
+    assert_eq!((allowed, refused), (10, 20));
+}

@@ -14,10 +14,13 @@ use std::time::Duration;
 
 use contract::Limits;
 
+use crate::cors::Cors;
+use crate::rate_limit::{Limiters, Rate, TrustedProxies};
+
 use env::Env;
 pub use env::{ConfigError, Secret};
 use limits::parse_function_limits;
-pub use limits::ResolvedLimits;
+pub use limits::{RateOverride, ResolvedLimits};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +69,15 @@ pub struct Settings {
     pub db_connections: u32,
     /// Per-function overrides of the limits.
     pub function_limits: HashMap<String, Limits>,
+    /// `rate:` in `FUNCTION_LIMITS`: a function's own rate limit, or none.
+    pub function_rates: HashMap<String, RateOverride>,
+    /// `RATE_LIMIT`: calls per client per window; `None`: no limit.
+    pub rate_limit: Option<Rate>,
+    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The rate limiters' state, one per policy, shared by every worker
+    /// made from these settings, so a limit holds for the whole process.
+    pub limiters: Limiters,
     /// Globs selecting the functions to serve.
     pub functions: Vec<String>,
     pub max_connections: usize,
@@ -89,6 +101,8 @@ pub struct Settings {
     pub api_keys_read: bool,
     /// Functions that need no key whatever the above (probes).
     pub api_keys_exempt: Vec<String>,
+    /// `CORS_ALLOW_ORIGINS`; `None`: no CORS headers at all.
+    pub cors: Option<Cors>,
 }
 
 impl Default for Settings {
@@ -113,6 +127,10 @@ impl Default for Settings {
             queue_timeout: Duration::from_millis(500),
             db_connections: 8,
             function_limits: HashMap::new(),
+            function_rates: HashMap::new(),
+            rate_limit: None,
+            trusted_proxies: TrustedProxies::default(),
+            limiters: Limiters::default(),
             functions: vec!["*".into()],
             max_connections: 10_000,
             header_read_timeout: Duration::from_secs(10),
@@ -129,6 +147,7 @@ impl Default for Settings {
             api_keys: Vec::new(),
             api_keys_read: false,
             api_keys_exempt: vec!["health".into(), "db-check".into()],
+            cors: None,
         }
     }
 }
@@ -143,6 +162,14 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let env = Env { lookup: &lookup };
         let defaults = Settings::default();
+        let function_limits = match env.string("FUNCTION_LIMITS") {
+            Some(value) => parse_function_limits(&value).map_err(|reason| ConfigError {
+                variable: "FUNCTION_LIMITS",
+                value,
+                reason,
+            })?,
+            None => Default::default(),
+        };
         let settings = Settings {
             database_url: env.secret("DATABASE_URL")?.map(Secret::new),
             database_schema_url: env.secret("DATABASE_SCHEMA_URL")?.map(Secret::new),
@@ -190,14 +217,18 @@ impl Settings {
             db_connections: env
                 .parse_range("FUNCTION_DB_CONNECTIONS", 1, 10_000)?
                 .unwrap_or(defaults.db_connections),
-            function_limits: match env.string("FUNCTION_LIMITS") {
-                Some(value) => parse_function_limits(&value).map_err(|reason| ConfigError {
-                    variable: "FUNCTION_LIMITS",
+            function_limits: function_limits.0,
+            function_rates: function_limits.1,
+            rate_limit: env.parse("RATE_LIMIT")?,
+            trusted_proxies: match env.string("TRUSTED_PROXIES") {
+                Some(value) => TrustedProxies::parse(&value).map_err(|reason| ConfigError {
+                    variable: "TRUSTED_PROXIES",
                     value,
                     reason,
                 })?,
-                None => HashMap::new(),
+                None => TrustedProxies::default(),
             },
+            limiters: Limiters::default(),
             functions: match env.string("FUNCTIONS") {
                 Some(value) => {
                     let globs: Vec<String> = value
@@ -275,6 +306,14 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or(defaults.api_keys_exempt),
+            cors: match env.string("CORS_ALLOW_ORIGINS") {
+                Some(value) => Some(Cors::parse(&value).map_err(|reason| ConfigError {
+                    variable: "CORS_ALLOW_ORIGINS",
+                    value,
+                    reason,
+                })?),
+                None => None,
+            },
         };
         if settings.api_keys_read && settings.api_keys.is_empty() {
             return Err(ConfigError {
@@ -314,6 +353,16 @@ impl Settings {
                 .or(asked.db_connections)
                 .unwrap_or(self.db_connections)
                 .min(self.pool_size - self.shared_connections),
+        }
+    }
+
+    /// The rate limit a function is under: its own policy (named after it)
+    /// from `FUNCTION_LIMITS`, else `RATE_LIMIT`'s `default` policy.
+    pub fn rate_policy_for(&self, name: &str) -> Option<(String, Rate)> {
+        match self.function_rates.get(name) {
+            Some(Some(rate)) => Some((name.to_owned(), *rate)),
+            Some(None) => None,
+            None => self.rate_limit.map(|rate| ("default".to_owned(), rate)),
         }
     }
 

@@ -1,0 +1,152 @@
+//! Response compression: brotli or gzip, as `Accept-Encoding` allows, for
+//! bodies of 1 KiB or more. Smaller bodies fit in a packet or two as they
+//! are; compressing them would cost more CPU than it saves on the wire.
+//!
+//! A request without `Accept-Encoding` costs one header lookup.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, VARY};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+/// Bodies shorter than this are sent as they are.
+pub const MIN_BYTES: usize = 1024;
+/// Fast levels: a page of products compresses some 8× at these, in tens of
+/// microseconds; the top levels cost many times that for a few percent.
+const GZIP_LEVEL: u32 = 5;
+const BROTLI_QUALITY: i32 = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn token(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+
+    /// The encoding `Accept-Encoding` prefers among those served: the higher
+    /// q-value, brotli on a tie; `q=0` refuses, `*` stands for the unnamed.
+    pub fn negotiate(accept: &HeaderValue) -> Option<Encoding> {
+        let accept = accept.to_str().ok()?;
+        let (mut br, mut gzip, mut any) = (None, None, None);
+        for item in accept.split(',') {
+            let mut parts = item.split(';');
+            let token = parts.next().unwrap_or_default().trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            match token.to_ascii_lowercase().as_str() {
+                "br" => br = Some(q),
+                "gzip" | "x-gzip" => gzip = Some(q),
+                "*" => any = Some(q),
+                _ => {}
+            }
+        }
+        let br = br.or(any).unwrap_or(0.0);
+        let gzip = gzip.or(any).unwrap_or(0.0);
+        match (br > 0.0, gzip > 0.0) {
+            (true, _) if br >= gzip => Some(Encoding::Brotli),
+            (_, true) => Some(Encoding::Gzip),
+            (true, false) => Some(Encoding::Brotli),
+            (false, false) => None,
+        }
+    }
+
+    fn encode(self, body: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(body.len() / 4 + 64);
+        match self {
+            Encoding::Gzip => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(out, flate2::Compression::new(GZIP_LEVEL));
+                encoder.write_all(body)?;
+                encoder.finish()
+            }
+            Encoding::Brotli => {
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: BROTLI_QUALITY,
+                    ..Default::default()
+                };
+                brotli::BrotliCompress(&mut &body[..], &mut out, &params)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Compresses `body` in place when it is large enough and the client takes
+/// an encoding. A response of that size says it varies by `Accept-Encoding`
+/// either way, so a cache keeps the two apart. Never for HEAD (no body goes
+/// out), 204 or 304.
+pub fn apply(
+    accept: Option<&HeaderValue>,
+    head_only: bool,
+    status: StatusCode,
+    headers: &mut HeaderMap,
+    body: &mut Bytes,
+) {
+    if body.len() < MIN_BYTES
+        || head_only
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || headers.contains_key(CONTENT_ENCODING)
+    {
+        return;
+    }
+    headers.append(VARY, HeaderValue::from_static("Accept-Encoding"));
+    let Some(encoding) = accept.and_then(Encoding::negotiate) else {
+        return;
+    };
+    match encoding.encode(body) {
+        Ok(encoded) => {
+            *body = Bytes::from(encoded);
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
+            headers.remove(CONTENT_LENGTH);
+        }
+        Err(error) => tracing::warn!(%error, "compression failed; sent as it is"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(value: &'static str) -> Option<Encoding> {
+        Encoding::negotiate(&HeaderValue::from_static(value))
+    }
+
+    #[test]
+    fn accept_encoding_is_negotiated_by_q() {
+        assert_eq!(pick("gzip, deflate, br"), Some(Encoding::Brotli));
+        assert_eq!(pick("gzip"), Some(Encoding::Gzip));
+        assert_eq!(pick("br;q=0.5, gzip"), Some(Encoding::Gzip));
+        assert_eq!(pick("br;q=0, gzip;q=0"), None);
+        assert_eq!(pick("identity"), None);
+        assert_eq!(pick("*"), Some(Encoding::Brotli));
+        assert_eq!(pick("*;q=0, gzip"), Some(Encoding::Gzip));
+    }
+
+    #[test]
+    fn encoded_bodies_decode_to_the_original() {
+        use std::io::Read;
+        let body: Vec<u8> = br#"{"id":1,"name":"Widget"},"#.repeat(100);
+        let gzipped = Encoding::Gzip.encode(&body).unwrap();
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&gzipped[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, body);
+        let brotli = Encoding::Brotli.encode(&body).unwrap();
+        let mut decoded = Vec::new();
+        brotli::BrotliDecompress(&mut &brotli[..], &mut decoded).unwrap();
+        assert_eq!(decoded, body);
+        assert!(brotli.len() < body.len() / 4);
+    }
+}
