@@ -24,6 +24,7 @@ pub mod problem;
 pub mod query;
 pub mod reply;
 pub mod request;
+pub mod trace;
 pub mod validate;
 
 pub use bytes::Bytes;

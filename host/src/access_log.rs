@@ -36,6 +36,8 @@ pub fn install(sink: Sink) -> bool {
 /// One finished request, as its line tells it.
 pub struct Line<'a> {
     pub request_id: &'a str,
+    /// The request's trace, when it has one (see `traces`).
+    pub trace_id: Option<&'a str>,
     pub method: &'a str,
     pub path: &'a str,
     pub route: &'a str,
@@ -113,6 +115,10 @@ fn text(out: &mut Vec<u8>, line: &Line<'_>) {
     timestamp(out);
     out.extend_from_slice(b"  INFO request{id=");
     out.extend_from_slice(line.request_id.as_bytes());
+    if let Some(trace_id) = line.trace_id {
+        out.extend_from_slice(b" trace_id=");
+        out.extend_from_slice(trace_id.as_bytes());
+    }
     out.extend_from_slice(b"}: access: method=");
     out.extend_from_slice(line.method.as_bytes());
     out.extend_from_slice(b" path=");
@@ -140,11 +146,22 @@ fn json(out: &mut Vec<u8>, line: &Line<'_>) {
     number(out, u64::from(line.status), 1);
     out.extend_from_slice(b",\"latency_ms\":");
     millis(out, line.latency);
-    out.extend_from_slice(b",\"target\":\"access\",\"span\":{\"id\":");
+    out.extend_from_slice(b",\"target\":\"access\",\"span\":");
+    span(out, line);
+    out.extend_from_slice(b",\"spans\":[");
+    span(out, line);
+    out.extend_from_slice(b"]}\n");
+}
+
+/// `{"id":…,"trace_id":…,"name":"request"}`, as tracing writes the span.
+fn span(out: &mut Vec<u8>, line: &Line<'_>) {
+    out.extend_from_slice(b"{\"id\":");
     quoted(out, line.request_id);
-    out.extend_from_slice(b",\"name\":\"request\"},\"spans\":[{\"id\":");
-    quoted(out, line.request_id);
-    out.extend_from_slice(b",\"name\":\"request\"}]}\n");
+    if let Some(trace_id) = line.trace_id {
+        out.extend_from_slice(b",\"trace_id\":");
+        quoted(out, trace_id);
+    }
+    out.extend_from_slice(b",\"name\":\"request\"}");
 }
 
 /// `text` in double quotes, with `"`, `\` and control characters escaped
@@ -250,6 +267,7 @@ mod tests {
     fn line(path: &str) -> Line<'_> {
         Line {
             request_id: "ab-1",
+            trace_id: None,
             method: "GET",
             path,
             route: "/api/users/{id}",

@@ -20,6 +20,7 @@ pub mod cors;
 pub mod embedded;
 pub mod instance;
 pub mod metrics;
+pub mod otlp;
 pub mod pool;
 pub mod rate_limit;
 pub mod replicas;
@@ -29,6 +30,7 @@ pub use router::route_table;
 pub mod schema;
 pub mod server;
 pub mod service;
+pub mod traces;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,6 +82,7 @@ pub struct Running {
     pub service: Arc<ServiceInfo>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    tracer: Option<Arc<traces::Tracer>>,
 }
 
 impl Running {
@@ -89,6 +92,10 @@ impl Running {
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;
+        }
+        // The last requests' spans, before the process goes.
+        if let Some(tracer) = self.tracer {
+            tracer.flush().await;
         }
     }
 }
@@ -237,12 +244,17 @@ pub async fn start(
 
     let api_keys = ApiKeys::from_settings(&settings);
     let max_replica_lag = settings.database_read_max_lag;
+    let tracer = settings
+        .traces
+        .as_ref()
+        .map(|traces| settings.tracer.get(traces));
     let app = Arc::new(App::new(
         router,
         instances,
         service.clone(),
         metrics_on_main.then(|| metrics.clone()),
         &settings,
+        tracer.clone(),
     ));
     let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![
@@ -272,6 +284,7 @@ pub async fn start(
         service,
         stop,
         tasks,
+        tracer,
     })
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use contract::trace::Recorder;
 use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
 use http::header::{
     HeaderName, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
@@ -27,6 +28,7 @@ use crate::instance::{Instance, RouteMetrics};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Client, TrustedProxies};
 use crate::router::{FunctionId, Match, Router};
+use crate::traces::{self, Parent, Tracer};
 
 pub type Response = http::Response<Full<Bytes>>;
 
@@ -50,6 +52,7 @@ pub struct App {
     log_format: LogFormat,
     cors: Option<Cors>,
     trusted_proxies: TrustedProxies,
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl App {
@@ -59,6 +62,7 @@ impl App {
         service: Arc<ServiceInfo>,
         metrics: Option<Metrics>,
         settings: &Settings,
+        tracer: Option<Arc<Tracer>>,
     ) -> App {
         let api_keys = ApiKeys::from_settings(settings);
         let metrics = metrics.map(|metrics| MetricsEndpoint {
@@ -79,6 +83,7 @@ impl App {
             log_format: settings.log_format,
             cors: settings.cors.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            tracer,
         }
     }
 
@@ -90,15 +95,28 @@ impl App {
     ) -> Response {
         let started = Instant::now();
         let request_id = self.request_ids.for_request(request.headers());
-        let span = tracing::info_span!("request", id = %request_id);
+        let trace = self.tracer.as_ref().map(|t| t.begin(request.headers()));
+        let trace_id = match &trace {
+            Some(trace) => Some(traces::hex(&trace.trace_id)),
+            None => Parent::from_headers(request.headers()).map(|p| traces::hex(&p.trace_id)),
+        };
+        let span =
+            tracing::info_span!("request", id = %request_id, trace_id = tracing::field::Empty);
+        if let Some(trace_id) = &trace_id {
+            span.record("trace_id", trace_id.as_str());
+        }
         async move {
+            let path = trace.is_some().then(|| request.uri().path().to_owned());
             let method = request.method().clone();
             // The URI (a shared buffer, not a copy) for the access line,
             // when there is one.
             let uri = tracing::enabled!(target: "access", tracing::Level::INFO)
                 .then(|| request.uri().clone());
             let asks = Asks::of(&request, self.cors.is_some());
-            let (route, function, outcome) = self.dispatch(request, &request_id, peer).await;
+            let recorder = trace.as_ref().and_then(|t| t.recorder.clone());
+            let (route, function, outcome) = self
+                .dispatch(request, &request_id, peer, recorder.as_ref())
+                .await;
             let (status, rejection) = match &outcome {
                 Ok(reply) => (reply.status, None),
                 Err(problem) => (problem.status, problem.rejection),
@@ -146,9 +164,21 @@ impl App {
                 elapsed.as_secs_f64(),
                 rejection,
             );
+            if let (Some(tracer), Some(trace)) = (&self.tracer, trace) {
+                let finished = traces::Finished {
+                    method: method.as_str(),
+                    route,
+                    path: path.as_deref().unwrap_or_default(),
+                    function: function.map(|id| self.instances[id.index()].function.name),
+                    status: response.status().as_u16(),
+                    request_id: &request_id,
+                };
+                tracer.end(trace, &finished);
+            }
             if let Some(uri) = uri {
                 let line = access_log::Line {
                     request_id: &request_id,
+                    trace_id: trace_id.as_deref(),
                     method: method.as_str(),
                     path: uri.path(),
                     route,
@@ -169,6 +199,7 @@ impl App {
         request: http::Request<Incoming>,
         request_id: &str,
         peer: SocketAddr,
+        recorder: Option<&Recorder>,
     ) -> (&'static str, Option<FunctionId>, Outcome) {
         let path = request.uri().path();
         if path == "/metrics" {
@@ -244,7 +275,10 @@ impl App {
             request_id: request_id.to_owned(),
             service: self.service.clone(),
         });
-        let mut outcome = instance.call(req).await;
+        let mut outcome = match recorder {
+            Some(recorder) => recorder.scope(instance.call(req)).await,
+            None => instance.call(req).await,
+        };
         if let Some(headers) = rate {
             match &mut outcome {
                 Ok(reply) => reply.headers.extend(headers),

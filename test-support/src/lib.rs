@@ -9,6 +9,7 @@
 
 mod app;
 mod cluster;
+pub mod otlp;
 pub mod pooler;
 pub mod replica;
 mod response;

@@ -12,6 +12,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Row, Statement, Transaction};
 
 use super::{DbError, Params};
+use crate::trace;
 
 /// How statements reach the server (`DB_STATEMENTS`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -233,15 +234,15 @@ impl PgConn {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, DbError> {
-        self.in_flight
-            .track(async { Ok(self.client.query_typed(sql, params).await?) })
-            .await
+        let call = async { Ok(self.client.query_typed(sql, params).await?) };
+        self.in_flight.track(trace::statement(sql, call)).await
     }
 
     /// BEGIN. Dropping the [`Tx`] without committing rolls back, so a
     /// handler stopped by its time limit leaves nothing half-written.
     pub async fn transaction(&mut self) -> Result<Tx<'_>, DbError> {
-        let tx = self.in_flight.track(self.client.transaction()).await?;
+        let begin = trace::statement("BEGIN", self.client.transaction());
+        let tx = self.in_flight.track(begin).await?;
         if let Some(timeout) = self.transaction_timeout {
             let set = format!("SET LOCAL statement_timeout = {}", timeout.as_millis());
             self.in_flight.track(tx.batch_execute(&set)).await?;
@@ -266,12 +267,16 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     pub async fn commit(self) -> Result<(), DbError> {
         let in_flight = self.in_flight;
-        Ok(in_flight.track(self.tx.commit()).await?)
+        Ok(in_flight
+            .track(trace::statement("COMMIT", self.tx.commit()))
+            .await?)
     }
 
     pub async fn rollback(self) -> Result<(), DbError> {
         let in_flight = self.in_flight;
-        Ok(in_flight.track(self.tx.rollback()).await?)
+        Ok(in_flight
+            .track(trace::statement("ROLLBACK", self.tx.rollback()))
+            .await?)
     }
 
     /// The rows of a last statement, with COMMIT sent right behind it: one
@@ -298,8 +303,8 @@ impl Tx<'_> {
         };
         let (rows, committed) = in_flight
             .track(futures_util::future::join(
-                statement,
-                client.batch_execute("COMMIT"),
+                trace::statement(sql, statement),
+                trace::statement("COMMIT", client.batch_execute("COMMIT")),
             ))
             .await;
         // COMMIT went out: the transaction's drop must not send a ROLLBACK
@@ -343,16 +348,15 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Vec<Row>, DbError> {
-                self.in_flight
-                    .track(async {
-                        Ok(match self.ready(sql, params).await? {
-                            Ready::Prepared(statement) => {
-                                self.$client.query(&statement, params).await?
-                            }
-                            Ready::Typed(typed) => self.$client.query_typed(sql, &typed).await?,
-                        })
+                let call = async {
+                    Ok(match self.ready(sql, params).await? {
+                        Ready::Prepared(statement) => {
+                            self.$client.query(&statement, params).await?
+                        }
+                        Ready::Typed(typed) => self.$client.query_typed(sql, &typed).await?,
                     })
-                    .await
+                };
+                self.in_flight.track(trace::statement(sql, call)).await
             }
 
             /// At most one row.
@@ -393,16 +397,15 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<u64, DbError> {
-                self.in_flight
-                    .track(async {
-                        Ok(match self.ready(sql, params).await? {
-                            Ready::Prepared(statement) => {
-                                self.$client.execute(&statement, params).await?
-                            }
-                            Ready::Typed(typed) => self.$client.execute_typed(sql, &typed).await?,
-                        })
+                let call = async {
+                    Ok(match self.ready(sql, params).await? {
+                        Ready::Prepared(statement) => {
+                            self.$client.execute(&statement, params).await?
+                        }
+                        Ready::Typed(typed) => self.$client.execute_typed(sql, &typed).await?,
                     })
-                    .await
+                };
+                self.in_flight.track(trace::statement(sql, call)).await
             }
         }
     };

@@ -6,6 +6,7 @@
 
 mod env;
 mod limits;
+mod otel;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,11 +17,13 @@ use contract::Limits;
 
 use crate::cors::Cors;
 use crate::rate_limit::{Limiters, Rate, TrustedProxies};
+use crate::traces::TracerCell;
 
 use env::Env;
 pub use env::{ConfigError, Secret};
 use limits::parse_function_limits;
 pub use limits::{RateOverride, ResolvedLimits};
+pub use otel::{Sampler, TraceSettings};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +106,10 @@ pub struct Settings {
     pub api_keys_exempt: Vec<String>,
     /// `CORS_ALLOW_ORIGINS`; `None`: no CORS headers at all.
     pub cors: Option<Cors>,
+    /// `OTEL_*`: where spans go; `None`: no exporter.
+    pub traces: Option<TraceSettings>,
+    /// The process's tracer (one exporter for every worker), made on first use.
+    pub tracer: TracerCell,
 }
 
 impl Default for Settings {
@@ -148,6 +155,8 @@ impl Default for Settings {
             api_keys_read: false,
             api_keys_exempt: vec!["health".into(), "db-check".into()],
             cors: None,
+            traces: None,
+            tracer: TracerCell::default(),
         }
     }
 }
@@ -314,6 +323,8 @@ impl Settings {
                 })?),
                 None => None,
             },
+            traces: otel::read(&env)?,
+            tracer: TracerCell::default(),
         };
         if settings.api_keys_read && settings.api_keys.is_empty() {
             return Err(ConfigError {
@@ -438,6 +449,42 @@ mod tests {
                 .variable,
             "DB_SHARED_CONNECTIONS"
         );
+    }
+
+    #[test]
+    fn the_conventions_are_read_from_their_variables() {
+        let s = settings(&[
+            ("CORS_ALLOW_ORIGINS", "https://shop.example"),
+            ("RATE_LIMIT", "6000/m"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8"),
+            (
+                "FUNCTION_LIMITS",
+                "orders-create=rate:10/s,timeout_ms:5000;health=rate:off",
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+        ])
+        .unwrap();
+        assert!(s.cors.is_some());
+        assert!(s.traces.is_some());
+        let default = s.rate_policy_for("users-get").unwrap();
+        assert_eq!((default.0.as_str(), default.1.quota), ("default", 6000));
+        let own = s.rate_policy_for("orders-create").unwrap();
+        assert_eq!((own.0.as_str(), own.1.quota), ("orders-create", 10));
+        assert!(s.rate_policy_for("health").is_none());
+        assert_eq!(
+            s.limits_for("orders-create", Limits::DEFAULT).timeout,
+            Duration::from_secs(5)
+        );
+        for (variable, value) in [
+            ("CORS_ALLOW_ORIGINS", "shop.example"),
+            ("RATE_LIMIT", "lots"),
+            ("TRUSTED_PROXIES", "the proxy"),
+            ("FUNCTION_LIMITS", "health=rate:9/fortnight"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector"),
+        ] {
+            let error = settings(&[(variable, value)]).unwrap_err();
+            assert!(error.variable.starts_with(variable), "{variable}: {error}");
+        }
     }
 
     #[test]

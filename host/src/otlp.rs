@@ -1,0 +1,201 @@
+//! The OTLP/HTTP span exporter: a bounded queue the request path only
+//! appends to, and a thread of its own that batches the spans and POSTs
+//! them as protobuf (`ExportTraceServiceRequest`) to the collector, every
+//! `OTEL_BSP_SCHEDULE_DELAY` or as soon as a batch is full.
+//!
+//! Export never slows a request: a full queue drops spans (counted in
+//! `otel_spans_dropped_total`), and a collector that is down or slow costs
+//! the exporter's thread its time, not the workers'.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message as _;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::TraceSettings;
+use crate::traces::text;
+
+pub const SPANS_EXPORTED: &str = "otel_spans_exported_total";
+pub const SPANS_DROPPED: &str = "otel_spans_dropped_total";
+pub const EXPORT_FAILURES: &str = "otel_export_failures_total";
+
+enum Message {
+    Spans(Vec<Span>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The request path's end of the exporter.
+pub struct Exporter {
+    queue: mpsc::UnboundedSender<Message>,
+    /// Spans sent and not yet taken into a batch: the queue's bound.
+    queued: Arc<AtomicUsize>,
+    max_queue: usize,
+    timeout: Duration,
+}
+
+impl Exporter {
+    /// Starts the export thread.
+    pub fn start(settings: TraceSettings) -> Exporter {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let exporter = Exporter {
+            queue,
+            queued: queued.clone(),
+            max_queue: settings.max_queue,
+            timeout: settings.timeout,
+        };
+        let started = std::thread::Builder::new()
+            .name("otlp-export".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(runtime) => runtime.block_on(run(settings, receiver, queued)),
+                    Err(error) => tracing::error!(%error, "the span exporter cannot start"),
+                }
+            });
+        if let Err(error) = started {
+            tracing::error!(%error, "the span exporter's thread cannot start; spans are dropped");
+        }
+        exporter
+    }
+
+    /// Queues one request's spans, or drops them when the queue is full.
+    pub fn send(&self, spans: Vec<Span>) {
+        let count = spans.len();
+        let before = self.queued.fetch_add(count, Ordering::Relaxed);
+        if before + count > self.max_queue || self.queue.send(Message::Spans(spans)).is_err() {
+            self.queued.fetch_sub(count, Ordering::Relaxed);
+            metrics::counter!(SPANS_DROPPED).increment(count as u64);
+        }
+    }
+
+    /// Exports what is queued now; waits at most the export timeout.
+    pub async fn flush(&self) {
+        let (done, exported) = oneshot::channel();
+        if self.queue.send(Message::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(self.timeout, exported).await;
+        }
+    }
+}
+
+/// The export thread: batch, encode, POST, until every sender is gone.
+async fn run(
+    settings: TraceSettings,
+    mut receiver: mpsc::UnboundedReceiver<Message>,
+    queued: Arc<AtomicUsize>,
+) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let resource = resource(&settings);
+    let mut batch: Vec<Span> = Vec::new();
+    let mut tick = tokio::time::interval(settings.schedule_delay);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = receiver.recv() => match message {
+                Some(Message::Spans(spans)) => {
+                    queued.fetch_sub(spans.len(), Ordering::Relaxed);
+                    batch.extend(spans);
+                    if batch.len() >= settings.max_batch {
+                        export(&client, &settings, &resource, &mut batch).await;
+                    }
+                }
+                Some(Message::Flush(done)) => {
+                    export(&client, &settings, &resource, &mut batch).await;
+                    let _ = done.send(());
+                }
+                None => {
+                    export(&client, &settings, &resource, &mut batch).await;
+                    return;
+                }
+            },
+            _ = tick.tick() => export(&client, &settings, &resource, &mut batch).await,
+        }
+    }
+}
+
+fn resource(settings: &TraceSettings) -> Resource {
+    let mut attributes = vec![
+        text("service.name", &settings.service_name),
+        text("service.version", env!("CARGO_PKG_VERSION")),
+    ];
+    attributes.extend(
+        settings
+            .resource
+            .iter()
+            .map(|(key, value)| text(key, value)),
+    );
+    Resource {
+        attributes,
+        ..Default::default()
+    }
+}
+
+/// POSTs `batch` (emptied either way): spans are not kept for a retry, so a
+/// collector that is down costs spans, never memory.
+async fn export(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    settings: &TraceSettings,
+    resource: &Resource,
+    batch: &mut Vec<Span>,
+) {
+    while !batch.is_empty() {
+        let take = batch.len().min(settings.max_batch);
+        let spans: Vec<Span> = batch.drain(..take).collect();
+        let count = spans.len() as u64;
+        let body = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(resource.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope {
+                        name: crate::SERVICE_NAME.into(),
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        ..Default::default()
+                    }),
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec();
+        let mut request = http::Request::new(Full::new(Bytes::from(body)));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = settings.endpoint.clone();
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-protobuf"),
+        );
+        for (name, value) in &settings.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        match tokio::time::timeout(settings.timeout, client.request(request)).await {
+            Ok(Ok(response)) if response.status().is_success() => {
+                metrics::counter!(SPANS_EXPORTED).increment(count);
+            }
+            outcome => {
+                let reason = match outcome {
+                    Ok(Ok(response)) => format!("the collector answered {}", response.status()),
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => format!("no answer within {:?}", settings.timeout),
+                };
+                metrics::counter!(EXPORT_FAILURES).increment(1);
+                metrics::counter!(SPANS_DROPPED).increment(count);
+                tracing::warn!(endpoint = %settings.endpoint, %reason, spans = count, "spans could not be exported");
+            }
+        }
+    }
+}

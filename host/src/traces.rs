@@ -1,0 +1,361 @@
+//! Distributed traces: W3C Trace Context in, one server span per request
+//! and a child span per database statement out, through [`crate::otlp`].
+//!
+//! A request that brings `traceparent` continues the caller's trace (and,
+//! with a `parentbased_*` sampler, its sampling decision); any other starts
+//! one. Its trace id goes on every log line of the request, also when no
+//! exporter is configured, so a caller's trace can be found in our logs.
+//! Without an exporter, a request without `traceparent` costs one header
+//! lookup.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use contract::trace::{Recorder, Statement};
+use http::header::{HeaderMap, HeaderName};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, Status};
+
+use crate::config::{Sampler, TraceSettings};
+use crate::otlp::Exporter;
+
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+
+/// The caller's place in a trace, from `traceparent` / `tracestate`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parent {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub sampled: bool,
+    pub trace_state: String,
+}
+
+impl Parent {
+    /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`; anything
+    /// else (or all-zero ids) is ignored, as the spec says, and the request
+    /// starts a trace of its own.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Parent> {
+        let value = headers.get(&TRACEPARENT)?.to_str().ok()?.trim();
+        let mut parts = value.split('-');
+        let version = parts.next()?;
+        let trace_id = hex_array::<16>(parts.next()?)?;
+        let span_id = hex_array::<8>(parts.next()?)?;
+        let flags = hex_array::<1>(parts.next()?)?[0];
+        // Version 00 has exactly four fields; a later version may add more.
+        if version.len() != 2 || version == "ff" || (version == "00" && parts.next().is_some()) {
+            return None;
+        }
+        if trace_id == [0; 16] || span_id == [0; 8] {
+            return None;
+        }
+        let trace_state = headers
+            .get_all(&TRACESTATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Some(Parent {
+            trace_id,
+            span_id,
+            sampled: flags & 1 == 1,
+            trace_state,
+        })
+    }
+}
+
+fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != N * 2 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Lower-case hex, as trace ids are written.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+impl Sampler {
+    /// Whether a trace is kept: the parent's word under a parent-based
+    /// sampler, else the trace id against the ratio (so every service
+    /// that samples by ratio keeps the same traces).
+    fn keeps(&self, trace_id: &[u8; 16], parent: Option<&Parent>) -> bool {
+        if let (true, Some(parent)) = (self.parent_based, parent) {
+            return parent.sampled;
+        }
+        if self.ratio >= 1.0 {
+            return true;
+        }
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&trace_id[8..]);
+        (u64::from_be_bytes(low) as f64) < self.ratio * (u64::MAX as f64)
+    }
+}
+
+/// The process's tracer, shared by every worker made from one `Settings`.
+#[derive(Clone, Default)]
+pub struct TracerCell(Arc<OnceLock<Arc<Tracer>>>);
+
+impl std::fmt::Debug for TracerCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TracerCell")
+    }
+}
+
+impl TracerCell {
+    /// The tracer for `settings`, started on first use.
+    pub fn get(&self, settings: &TraceSettings) -> Arc<Tracer> {
+        self.0
+            .get_or_init(|| Arc::new(Tracer::start(settings.clone())))
+            .clone()
+    }
+}
+
+/// Samples requests and sends their spans to the exporter.
+pub struct Tracer {
+    sampler: Sampler,
+    exporter: Exporter,
+}
+
+/// One request's trace, from its start to its end.
+pub struct Trace {
+    pub trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent: Option<Parent>,
+    started: SystemTime,
+    /// Set when the trace is sampled: the request's statements go here.
+    pub recorder: Option<Recorder>,
+}
+
+/// What the server span says of the request, once it is answered.
+pub struct Finished<'a> {
+    pub method: &'a str,
+    pub route: &'a str,
+    pub path: &'a str,
+    pub function: Option<&'static str>,
+    pub status: u16,
+    pub request_id: &'a str,
+}
+
+impl Tracer {
+    fn start(settings: TraceSettings) -> Tracer {
+        Tracer {
+            sampler: settings.sampler,
+            exporter: Exporter::start(settings),
+        }
+    }
+
+    /// Starts the trace of a request with these headers.
+    pub fn begin(&self, headers: &HeaderMap) -> Trace {
+        let parent = Parent::from_headers(headers);
+        let trace_id = match &parent {
+            Some(parent) => parent.trace_id,
+            None => nonzero(rand::random::<[u8; 16]>),
+        };
+        let sampled = self.sampler.keeps(&trace_id, parent.as_ref());
+        Trace {
+            trace_id,
+            span_id: nonzero(rand::random::<[u8; 8]>),
+            parent,
+            started: SystemTime::now(),
+            recorder: sampled.then(Recorder::default),
+        }
+    }
+
+    /// Ends a trace: a sampled one's spans go to the exporter's queue.
+    pub fn end(&self, trace: Trace, finished: &Finished<'_>) {
+        let Some(recorder) = &trace.recorder else {
+            return;
+        };
+        let flags = 1;
+        let trace_state = trace
+            .parent
+            .as_ref()
+            .map(|p| p.trace_state.clone())
+            .unwrap_or_default();
+        let name = match finished.function {
+            Some(_) => format!("{} {}", finished.method, finished.route),
+            None => finished.method.to_owned(),
+        };
+        let mut attributes = vec![
+            text("http.request.method", finished.method),
+            text("http.route", finished.route),
+            text("url.path", finished.path),
+            int("http.response.status_code", i64::from(finished.status)),
+            text("shop.request_id", finished.request_id),
+        ];
+        if let Some(function) = finished.function {
+            attributes.push(text("shop.function", function));
+        }
+        let server = Span {
+            trace_id: trace.trace_id.to_vec(),
+            span_id: trace.span_id.to_vec(),
+            trace_state: trace_state.clone(),
+            parent_span_id: trace
+                .parent
+                .as_ref()
+                .map(|p| p.span_id.to_vec())
+                .unwrap_or_default(),
+            flags,
+            name,
+            kind: SpanKind::Server as i32,
+            start_time_unix_nano: unix_nanos(trace.started),
+            end_time_unix_nano: unix_nanos(SystemTime::now()),
+            attributes,
+            status: (finished.status >= 500).then(|| Status {
+                code: StatusCode::Error as i32,
+                message: String::new(),
+            }),
+            ..Default::default()
+        };
+        let mut spans = Vec::with_capacity(4);
+        spans.push(server);
+        for statement in recorder.take() {
+            spans.push(statement_span(&trace, &trace_state, &statement));
+        }
+        self.exporter.send(spans);
+    }
+
+    /// Sends what is queued, for a shutdown; waits at most the export timeout.
+    pub async fn flush(&self) {
+        self.exporter.flush().await;
+    }
+}
+
+fn statement_span(trace: &Trace, trace_state: &str, statement: &Statement) -> Span {
+    let operation = statement
+        .sql
+        .split_whitespace()
+        .next()
+        .unwrap_or("SQL")
+        .to_ascii_uppercase();
+    Span {
+        trace_id: trace.trace_id.to_vec(),
+        span_id: nonzero(rand::random::<[u8; 8]>).to_vec(),
+        trace_state: trace_state.to_owned(),
+        parent_span_id: trace.span_id.to_vec(),
+        flags: 1,
+        name: operation.clone(),
+        kind: SpanKind::Client as i32,
+        start_time_unix_nano: unix_nanos(statement.started),
+        end_time_unix_nano: unix_nanos(statement.started + statement.duration),
+        attributes: vec![
+            text("db.system.name", "postgresql"),
+            text("db.operation.name", &operation),
+            text("db.query.text", &statement.sql),
+        ],
+        status: statement.failed.then(|| Status {
+            code: StatusCode::Error as i32,
+            message: String::new(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn nonzero<const N: usize>(random: impl Fn() -> [u8; N]) -> [u8; N] {
+    loop {
+        let id = random();
+        if id != [0; N] {
+            return id;
+        }
+    }
+}
+
+fn unix_nanos(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_nanos() as u64
+}
+
+pub(crate) fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn int(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(traceparent: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(&TRACEPARENT, HeaderValue::from_static(traceparent));
+        headers
+    }
+
+    #[test]
+    fn traceparent_is_read_as_the_spec_writes_it() {
+        let parent = Parent::from_headers(&headers(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ))
+        .unwrap();
+        assert_eq!(hex(&parent.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(hex(&parent.span_id), "00f067aa0ba902b7");
+        assert!(parent.sampled);
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "nonsense",
+        ] {
+            assert!(Parent::from_headers(&headers(bad)).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn samplers_follow_the_parent_or_the_ratio() {
+        let parent = |sampled| Parent {
+            trace_id: [1; 16],
+            span_id: [1; 8],
+            sampled,
+            trace_state: String::new(),
+        };
+        let based = Sampler {
+            ratio: 1.0,
+            parent_based: true,
+        };
+        assert!(!based.keeps(&[1; 16], Some(&parent(false))));
+        assert!(based.keeps(&[1; 16], None));
+        let never = Sampler {
+            ratio: 0.0,
+            parent_based: false,
+        };
+        assert!(!never.keeps(&[1; 16], Some(&parent(true))));
+        let half = Sampler {
+            ratio: 0.5,
+            parent_based: false,
+        };
+        let kept = (0..1000u32)
+            .filter(|_| half.keeps(&rand::random::<[u8; 16]>(), None))
+            .count();
+        assert!((350..650).contains(&kept), "{kept} of 1000");
+    }
+}
