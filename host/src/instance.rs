@@ -181,8 +181,8 @@ struct Rejections {
 }
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "_OTHER"];
-const STATUSES: [u16; 16] = [
-    200, 201, 204, 400, 401, 404, 405, 408, 409, 413, 415, 422, 429, 500, 503, 504,
+const STATUSES: [u16; 18] = [
+    200, 201, 204, 304, 400, 401, 404, 405, 408, 409, 412, 413, 415, 422, 429, 500, 503, 504,
 ];
 
 impl RouteMetrics {

@@ -27,6 +27,10 @@ fn if_match(tag: &str) -> [(&str, &str); 2] {
 }
 
 fn etag(response: &TestResponse) -> String {
+    assert!(
+        response.headers.get_all("etag").iter().count() <= 1,
+        "one ETag at most"
+    );
     response
         .header("etag")
         .unwrap_or_else(|| panic!("no ETag on {}: {}", response.status, response.text()))

@@ -170,7 +170,6 @@ async fn handle(req: Request) -> Outcome {
     };
     let order = Order::one(&rows)?;
     Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
-        .with_etag(order.id, order.updated_at)
         .with_etag(order.id, order.updated_at))
 }
 

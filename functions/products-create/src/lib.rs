@@ -57,7 +57,6 @@ async fn handle(req: Request) -> Outcome {
     let product = Product::from_row(&conn.query_one(INSERT, &params).await?)?;
     Ok(
         Reply::created(format!("/api/products/{}", product.id), &product)?
-            .with_etag(product.id, product.updated_at)
             .with_etag(product.id, product.updated_at),
     )
 }
