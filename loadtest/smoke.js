@@ -338,12 +338,62 @@ function errors() {
   });
 }
 
+// ETags (304, 412), the CORS preflight and the served OpenAPI document.
+// The preflight is checked either way: with CORS_ALLOW_ORIGINS naming
+// ORIGIN (as CI's stack does) the grants must be there; with CORS off,
+// OPTIONS stays 405, as documented.
+function conventions(ctx) {
+  group('conventions', () => {
+    let r = get('/openapi.json', 'GET /openapi.json');
+    checkJson(r, 200, 'GET /openapi.json', (b) => !!b && typeof b.openapi === 'string' && !!b.paths['/api/orders']);
+    if (!ctx.product) {
+      check(null, { 'conventions: a product was created': () => false });
+      return;
+    }
+    const path = `/api/products/${ctx.product.id}`;
+    r = get(path, 'GET /api/products/{id}');
+    const tag = r.headers.Etag || r.headers.ETag || r.headers.etag || '';
+    check(r, { 'GET /api/products/{id}: strong ETag': () => /^"[^"]+"$/.test(tag) });
+    r = get(path, 'GET /api/products/{id} (If-None-Match)', { headers: { 'If-None-Match': tag } });
+    check(r, {
+      'If-None-Match with the current ETag: 304': (x) => x.status === 304,
+      '304: no body': (x) => !x.body,
+    });
+
+    r = sendJson('PATCH', path, { stock_quantity: 4 }, 'PATCH /api/products/{id} (If-Match)', { headers: { 'If-Match': tag } });
+    checkJson(r, 200, 'PATCH with the current If-Match', (b) => isProduct(b) && b.stock_quantity === 4);
+    r = sendJson('PATCH', path, { stock_quantity: 99 }, 'PATCH /api/products/{id} (stale If-Match)',
+      Object.assign({ headers: { 'If-Match': tag } }, expecting(412)));
+    checkProblem(r, 412, 'PATCH with a stale If-Match');
+    r = get(path, 'GET /api/products/{id}');
+    checkJson(r, 200, 'a 412 writes nothing', (b) => isProduct(b) && b.stock_quantity === 4);
+
+    const origin = __ENV.ORIGIN || 'https://smoke.example';
+    r = http.options(`${BASE_URL}${path}`, null, {
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'PATCH', 'Access-Control-Request-Headers': 'if-match, content-type' },
+      tags: { name: 'OPTIONS /api/products/{id} (preflight)' },
+      responseCallback: http.expectedStatuses(204, 405),
+    });
+    if (r.status === 405) {
+      check(r, { 'preflight with CORS off: 405 with Allow': (x) => !!(x.headers.Allow || x.headers.allow) });
+    } else {
+      check(r, {
+        'preflight: 204': (x) => x.status === 204,
+        'preflight: the origin is allowed': (x) => x.headers['Access-Control-Allow-Origin'] === origin || x.headers['Access-Control-Allow-Origin'] === '*',
+        'preflight: PATCH is allowed': (x) => (x.headers['Access-Control-Allow-Methods'] || '').indexOf('PATCH') >= 0,
+        'preflight: If-Match may be sent': (x) => (x.headers['Access-Control-Allow-Headers'] || '').indexOf('If-Match') >= 0,
+      });
+    }
+  });
+}
+
 export default function () {
   const ctx = {};
   service();
   users(ctx);
   products(ctx);
   orders(ctx);
+  conventions(ctx);
   errors();
   group('no leaks in error bodies', () => {
     const r = postJson('/api/orders', '{"user_id": 1, "items": [', 'POST /api/orders (bad JSON)', expecting(400));
