@@ -1,12 +1,19 @@
 //! `POST /api/orders`: `{"user_id", "items": [{"product_id", "quantity"}]}`
 //! → 201 with the order.
 //!
-//! One transaction, three round trips (four with an `Idempotency-Key`):
-//! BEGIN; (the key's lock;) the idempotency lookup, and the user check with
-//! the product locks (in id order, so concurrent orders never deadlock),
+//! Without an `Idempotency-Key`: one statement, one round trip, its own
+//! implicit transaction. It takes the stock (locking the products in id
+//! order, so concurrent orders never deadlock) and inserts the order and
+//! its items at the prices it locked. Whatever is wrong fails the whole
+//! statement: too little stock breaks the stock CHECK, a missing product
+//! leaves an item without a price (NOT NULL), a missing user breaks the
+//! foreign key, a total too large overflows its column. Only then is the
+//! database asked which it was, to say so; nothing was written.
+//!
+//! With a key, one transaction, three round trips: BEGIN; the key's lock;
+//! the idempotency lookup, and the user check with the product locks,
 //! pipelined together; one statement that decrements stock and inserts the
 //! order and its items at the locked prices, with COMMIT behind it.
-//! Stock is checked under the locks, so concurrent orders never oversell.
 //!
 //! An `Idempotency-Key` is stored with the order (unique): a retry finds the
 //! first order and returns it as it is now (201, `Idempotent-Replayed:
@@ -86,10 +93,42 @@ const CREATE: &str = "WITH stock AS (
            i.id AS item_id, i.product_id, i.quantity, i.price
     FROM new_order o CROSS JOIN new_items i ORDER BY i.id";
 
+/// The whole order in one statement, for a request without a key. `$2`
+/// and `$3` are the wanted quantities per product in id order (bigint: a
+/// sum past INTEGER can only mean too little stock); `$4`, `$5` the items.
+const PLACE: &str = "WITH stock AS (
+        UPDATE products p SET stock_quantity = p.stock_quantity - w.quantity
+        FROM unnest($2::bigint[], $3::bigint[]) AS w(product_id, quantity)
+        WHERE p.id = w.product_id AND p.id = ANY($2)
+        RETURNING p.id, p.price),
+    items AS (
+        SELECT i.n, i.product_id, i.quantity, stock.price
+        FROM unnest($4::bigint[], $5::integer[]) WITH ORDINALITY AS i(product_id, quantity, n)
+        LEFT JOIN stock ON stock.id = i.product_id),
+    new_order AS (
+        INSERT INTO orders (user_id, status, total_amount)
+        SELECT $1, 'pending', sum(items.price * items.quantity) FROM items
+        RETURNING id, user_id, status, total_amount, created_at, updated_at),
+    new_items AS (
+        INSERT INTO order_items (order_id, product_id, quantity, price)
+        SELECT new_order.id, items.product_id, items.quantity, items.price
+        FROM new_order, items ORDER BY items.n
+        RETURNING id, product_id, quantity, price)
+    SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,
+           i.id AS item_id, i.product_id, i.quantity, i.price
+    FROM new_order o CROSS JOIN new_items i ORDER BY i.id";
+/// What [`PLACE`] found wrong: [`CHECK_AND_LOCK`]'s answer, without the locks.
+const CHECK: &str = "SELECT p.id, p.price, p.stock_quantity, u.user_exists
+    FROM (SELECT EXISTS (SELECT 1 FROM users WHERE id = $2) AS user_exists) u
+    LEFT JOIN LATERAL (SELECT id, price, stock_quantity FROM products WHERE id = ANY($1)) p ON true";
+
 async fn handle(req: Request) -> Outcome {
     let order: NewOrder = req.json()?;
     validate(&order)?;
     let key = idempotency_key(&req)?;
+    if key.is_none() {
+        return place(&req, &order).await;
+    }
     // What the key stands for: a retry must ask for the same order.
     let fingerprint = key.map(|_| fingerprint(&order));
     let wanted = wanted(&order);
@@ -171,6 +210,67 @@ async fn handle(req: Request) -> Outcome {
     let order = Order::one(&rows)?;
     Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
         .with_etag(order.id, order.updated_at))
+}
+
+/// An order without a key, in one statement ([`PLACE`]).
+async fn place(req: &Request, order: &NewOrder) -> Outcome {
+    let wanted = wanted(order);
+    let product_ids: Vec<i64> = wanted.keys().copied().collect();
+    let quantities: Vec<i64> = wanted.values().copied().collect();
+    let item_products: Vec<i64> = order.items.iter().map(|item| item.product_id).collect();
+    let item_quantities: Vec<i32> = order.items.iter().map(|item| item.quantity).collect();
+    let params: [&(dyn contract::db::ToSql + Sync); 5] = [
+        &order.user_id,
+        &product_ids,
+        &quantities,
+        &item_products,
+        &item_quantities,
+    ];
+    let conn = req.db().exclusive().await?;
+    let rows = match conn.query(PLACE, &params).await {
+        Ok(rows) => rows,
+        Err(error) if refused(&error) => {
+            let checked = conn.query(CHECK, &[&product_ids, &order.user_id]).await?;
+            return Err(why_refused(order, &wanted, &checked));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let order = Order::one(&rows)?;
+    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
+        .with_etag(order.id, order.updated_at))
+}
+
+/// The errors by which [`PLACE`] refuses an order it cannot take.
+fn refused(error: &contract::DbError) -> bool {
+    use contract::db::SqlState;
+    [
+        SqlState::CHECK_VIOLATION,
+        SqlState::NOT_NULL_VIOLATION,
+        SqlState::FOREIGN_KEY_VIOLATION,
+        SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+    ]
+    .iter()
+    .any(|state| error.code() == Some(state))
+}
+
+/// The problem for a refused order, as the checks of the keyed path would
+/// have put it. If nothing is wrong any more (stock came back between the
+/// two statements), the client may simply retry.
+fn why_refused(order: &NewOrder, wanted: &BTreeMap<i64, i64>, checked: &[Row]) -> Problem {
+    let user_exists = checked
+        .first()
+        .is_some_and(|row| matches!(row.try_get::<_, bool>(3), Ok(true)));
+    if !user_exists {
+        return no_such_user(order.user_id);
+    }
+    let found: Vec<&Row> = checked
+        .iter()
+        .filter(|row| matches!(row.try_get::<_, Option<i64>>(0), Ok(Some(_))))
+        .collect();
+    match price(order, wanted, &found) {
+        Err(problem) => problem,
+        Ok(_) => Problem::conflict("the stock changed while the order was placed; retry"),
+    }
 }
 
 /// Quantity wanted per product, in id order (the lock order).
