@@ -211,20 +211,43 @@ fn timestamp(out: &mut Vec<u8>) {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let seconds = since_epoch.as_secs();
-    let (year, month, day) = civil_date(seconds / 86_400);
-    let in_day = seconds % 86_400;
-    number(out, year, 4);
-    out.push(b'-');
-    number(out, month, 2);
-    out.push(b'-');
-    number(out, day, 2);
-    out.push(b'T');
-    number(out, in_day / 3600, 2);
-    out.push(b':');
-    number(out, in_day / 60 % 60, 2);
-    out.push(b':');
-    number(out, in_day % 60, 2);
-    out.push(b'.');
+    // The date and time to the second change once a second; a busy thread
+    // writes thousands of lines in between.
+    thread_local! {
+        static SECOND: std::cell::Cell<(u64, [u8; 20])> = const { std::cell::Cell::new((u64::MAX, [0; 20])) };
+    }
+    let (cached, mut prefix) = SECOND.get();
+    if cached != seconds {
+        let mut text = Vec::with_capacity(20);
+        let (year, month, day) = civil_date(seconds / 86_400);
+        let in_day = seconds % 86_400;
+        number(&mut text, year, 4);
+        text.push(b'-');
+        number(&mut text, month, 2);
+        text.push(b'-');
+        number(&mut text, day, 2);
+        text.push(b'T');
+        number(&mut text, in_day / 3600, 2);
+        text.push(b':');
+        number(&mut text, in_day / 60 % 60, 2);
+        text.push(b':');
+        number(&mut text, in_day % 60, 2);
+        text.push(b'.');
+        match <[u8; 20]>::try_from(text.as_slice()) {
+            Ok(text) => {
+                prefix = text;
+                SECOND.set((seconds, prefix));
+            }
+            // A year past 9999: as it is, uncached.
+            Err(_) => {
+                out.extend_from_slice(&text);
+                number(out, u64::from(since_epoch.subsec_micros()), 6);
+                out.push(b'Z');
+                return;
+            }
+        }
+    }
+    out.extend_from_slice(&prefix);
     number(out, u64::from(since_epoch.subsec_micros()), 6);
     out.push(b'Z');
 }

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use contract::trace::Recorder;
 use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
 use http::header::{
-    HeaderName, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
-    ETAG, IF_NONE_MATCH, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderName, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH,
+    CONTENT_TYPE, ETAG, IF_NONE_MATCH, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
@@ -33,6 +33,7 @@ use crate::traces::{self, Parent, Tracer};
 pub type Response = http::Response<Full<Bytes>>;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 static X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-type-options");
 
@@ -94,11 +95,15 @@ impl App {
         peer: SocketAddr,
     ) -> Response {
         let started = Instant::now();
-        let request_id = self.request_ids.for_request(request.headers());
+        let asks = Asks::of(&request, self.cors.is_some());
+        let request_id = self.request_ids.for_request(asks.request_id.as_ref());
         let trace = self.tracer.as_ref().map(|t| t.begin(request.headers()));
         let trace_id = match &trace {
             Some(trace) => Some(traces::hex(&trace.trace_id)),
-            None => Parent::from_headers(request.headers()).map(|p| traces::hex(&p.trace_id)),
+            None if asks.traceparent => {
+                Parent::from_headers(request.headers()).map(|p| traces::hex(&p.trace_id))
+            }
+            None => None,
         };
         let span =
             tracing::info_span!("request", id = %request_id, trace_id = tracing::field::Empty);
@@ -112,10 +117,9 @@ impl App {
             // when there is one.
             let uri = tracing::enabled!(target: "access", tracing::Level::INFO)
                 .then(|| request.uri().clone());
-            let asks = Asks::of(&request, self.cors.is_some());
             let recorder = trace.as_ref().and_then(|t| t.recorder.clone());
             let (route, function, outcome) = self
-                .dispatch(request, &request_id, peer, recorder.as_ref())
+                .dispatch(request, &request_id, &asks, peer, recorder.as_ref())
                 .await;
             let (status, rejection) = match &outcome {
                 Ok(reply) => (reply.status, None),
@@ -198,6 +202,7 @@ impl App {
         &self,
         request: http::Request<Incoming>,
         request_id: &str,
+        asks: &Asks,
         peer: SocketAddr,
         recorder: Option<&Recorder>,
     ) -> (&'static str, Option<FunctionId>, Outcome) {
@@ -228,12 +233,12 @@ impl App {
         };
         let instance = &self.instances[function.index()];
         let route = instance.function.path;
-        let authorization = request.headers().get(AUTHORIZATION);
+        let authorization = || request.headers().get(AUTHORIZATION);
         let key = match self
             .api_keys
             .required(Method::from_http(request.method()), instance.function.name)
         {
-            true => match self.api_keys.check(authorization) {
+            true => match self.api_keys.check(authorization()) {
                 Ok(key) => Some(key),
                 Err(problem) => return (route, Some(function), Err(problem)),
             },
@@ -241,7 +246,7 @@ impl App {
         };
         let rate = match &instance.rate_limit {
             Some(limiter) => {
-                let client = match key.or_else(|| self.api_keys.identify(authorization)) {
+                let client = match key.or_else(|| self.api_keys.identify(authorization())) {
                     Some(key) => Client::Key(key),
                     None => Client::Addr(self.trusted_proxies.client_addr(peer, request.headers())),
                 };
@@ -261,7 +266,7 @@ impl App {
             Ok(body) => body,
             Err(problem) => return (route, Some(function), Err(problem)),
         };
-        let db = match wants_fresh_reads(&parts.headers) {
+        let db = match asks.fresh_reads {
             true => instance.db.clone().with_fresh_reads(),
             false => instance.db.clone(),
         };
@@ -351,9 +356,17 @@ impl App {
     }
 }
 
-/// What the request asks of the answer's form, read before the request is
-/// handed on: each is one header lookup, and most requests send none.
+/// What the request's headers ask of the runtime, read in one pass over
+/// them before the request is handed on: a client that sends none of
+/// these headers (most send two or three headers in all) pays for a walk
+/// over its few headers, not a hash lookup per name.
 struct Asks {
+    /// `X-Request-Id`, as the client sent it.
+    request_id: Option<HeaderValue>,
+    /// Whether `traceparent` came; read in full only when it did.
+    traceparent: bool,
+    /// `Cache-Control: no-cache`: read from the primary.
+    fresh_reads: bool,
     /// On a GET or HEAD only: conditions on other methods are the functions'.
     if_none_match: Option<HeaderValue>,
     accept_encoding: Option<HeaderValue>,
@@ -363,13 +376,31 @@ struct Asks {
 
 impl Asks {
     fn of<B>(request: &http::Request<B>, cors: bool) -> Asks {
-        let headers = request.headers();
         let safe = request.method() == http::Method::GET || request.method() == http::Method::HEAD;
-        Asks {
-            if_none_match: safe.then(|| headers.get(IF_NONE_MATCH).cloned()).flatten(),
-            accept_encoding: headers.get(ACCEPT_ENCODING).cloned(),
-            origin: cors.then(|| headers.get(ORIGIN).cloned()).flatten(),
+        let mut asks = Asks {
+            request_id: None,
+            traceparent: false,
+            fresh_reads: false,
+            if_none_match: None,
+            accept_encoding: None,
+            origin: None,
+        };
+        for (name, value) in request.headers() {
+            if name == ACCEPT_ENCODING {
+                asks.accept_encoding = Some(value.clone());
+            } else if name == IF_NONE_MATCH && safe {
+                asks.if_none_match = Some(value.clone());
+            } else if name == CACHE_CONTROL {
+                asks.fresh_reads |= no_cache(value);
+            } else if name == ORIGIN && cors {
+                asks.origin = Some(value.clone());
+            } else if name == X_REQUEST_ID && asks.request_id.is_none() {
+                asks.request_id = Some(value.clone());
+            } else if name == TRACEPARENT {
+                asks.traceparent = true;
+            }
         }
+        asks
     }
 }
 
@@ -393,13 +424,12 @@ fn not_modified(reply: Reply, if_none_match: &HeaderValue) -> Reply {
 
 /// `Cache-Control: no-cache`: the client will not take a stored (here: a
 /// replica's possibly older) answer, so its reads go to the primary.
-fn wants_fresh_reads(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(http::header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|directive| directive.trim().eq_ignore_ascii_case("no-cache"))
+fn no_cache(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|value| {
+        value
+            .split(',')
+            .any(|directive| directive.trim().eq_ignore_ascii_case("no-cache"))
+    })
 }
 
 /// `/metrics`, on the main listener or on `METRICS_ADDR`'s: one rule for
@@ -507,8 +537,8 @@ impl RequestIds {
         }
     }
 
-    fn for_request(&self, headers: &http::HeaderMap) -> String {
-        if let Some(given) = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+    fn for_request(&self, given: Option<&HeaderValue>) -> String {
+        if let Some(given) = given.and_then(|v| v.to_str().ok()) {
             let sane = !given.is_empty()
                 && given.len() <= 128
                 && given.bytes().all(|b| b.is_ascii_graphic());

@@ -140,7 +140,7 @@ async fn a_callers_trace_is_continued_with_a_span_per_statement() {
 }
 
 #[tokio::test]
-async fn an_order_shows_its_transaction_statement_by_statement() {
+async fn an_order_shows_each_statement_it_ran() {
     let receiver = Receiver::start().await;
     let app = TestApp::start_with(FUNCTIONS, |s| {
         s.traces = Some(settings(&receiver, PARENT_BASED));
@@ -152,10 +152,14 @@ async fn an_order_shows_its_transaction_statement_by_statement() {
         .post_with(
             "/api/orders",
             &json!({"user_id": 1, "items": [{"product_id": 2, "quantity": 1}]}),
-            &[("traceparent", &traceparent)],
+            &[
+                ("traceparent", &traceparent),
+                ("idempotency-key", "traced-1"),
+            ],
         )
         .await;
     created.assert_status(201);
+    // With a key: the locked transaction, statement by statement.
     let spans = receiver.trace(&unhex(trace_id), 4).await;
     let server = server_span(&spans);
     assert_eq!(server.name, "POST /api/orders");
@@ -167,6 +171,24 @@ async fn an_order_shows_its_transaction_statement_by_statement() {
     assert_eq!(names.first(), Some(&"BEGIN"), "{names:?}");
     assert_eq!(names.last(), Some(&"COMMIT"), "{names:?}");
     assert!(names.len() >= 4, "{names:?}");
+
+    // Without a key: the one statement that places the order.
+    let single = "0af7651916cd43dd8448eb211c80319d";
+    app.post_with(
+        "/api/orders",
+        &json!({"user_id": 1, "items": [{"product_id": 2, "quantity": 1}]}),
+        &[("traceparent", &format!("00-{single}-b7ad6b7169203331-01"))],
+    )
+    .await
+    .assert_status(201);
+    let spans = receiver.trace(&unhex(single), 2).await;
+    let statements: Vec<&Span> = spans
+        .iter()
+        .map(|r| &r.span)
+        .filter(|s| s.kind == SpanKind::Client as i32)
+        .collect();
+    assert_eq!(statements.len(), 1, "{statements:#?}");
+    assert!(text(statements[0], "db.query.text").contains("INSERT INTO orders"));
 }
 
 #[tokio::test]
