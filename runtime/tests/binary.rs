@@ -7,24 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use test_support::process::{self, exit_within, free_port, signal, wait_healthy};
 
+/// `GET path`, no headers of its own.
 async fn get(port: u16, path: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.ok()?;
-    Some(answer)
+    process::get(port, path, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,14 +72,8 @@ async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
 /// The binary on loopback `port` with `workers`, logging warnings to a
 /// pipe; each test adds where its database is.
 fn runtime_command(port: u16, workers: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_runtime"));
-    command
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("WORKERS", workers)
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut command = process::runtime_command(env!("CARGO_BIN_EXE_runtime"), port);
+    command.env("WORKERS", workers);
     command
 }
 
@@ -102,45 +83,6 @@ fn spawn_runtime(database_url: &str, port: u16) -> std::process::Child {
         .env("DATABASE_URL", database_url)
         .spawn()
         .expect("starting the runtime binary")
-}
-
-async fn wait_healthy(port: u16) {
-    let started = Instant::now();
-    while get(port, "/health")
-        .await
-        .is_none_or(|a| !a.starts_with("HTTP/1.1 200"))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the binary did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn signal(child: &std::process::Child, signal: libc::c_int) {
-    // SAFETY: signalling our own child by its pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, signal);
-    }
-}
-
-/// Waits at most `patience` for `child` to exit.
-async fn exit_within(
-    child: &mut std::process::Child,
-    patience: Duration,
-) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            started.elapsed() < patience,
-            "still running after {patience:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,18 +257,7 @@ async fn the_log_is_plain_and_says_each_thing_once() {
         .expect("starting the runtime binary");
     wait_healthy(port).await;
     get(port, "/api/users/1").await;
-    signal(&child, libc::SIGTERM);
-    assert!(exit_within(&mut child, Duration::from_secs(15))
-        .await
-        .success());
-    let mut log = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = process::stop_and_read_log(&mut child).await;
 
     assert!(
         !log.contains('\u{1b}'),
@@ -353,6 +284,48 @@ async fn the_log_is_plain_and_says_each_thing_once() {
         !whole.is_empty() && fraction.len() == 3,
         "latency_ms={latency} in {access}"
     );
+}
+
+/// A line logged while a request runs names the request, as the line of
+/// its access log does: here the warning of a function held past its time
+/// limit by a lock the test holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_logged_in_a_request_carries_its_id() {
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut child = runtime_command(port, "1")
+        .env("DATABASE_URL", &database_url)
+        .env("FUNCTION_LIMITS", "products-get=timeout_ms:300")
+        .spawn()
+        .expect("starting the runtime binary");
+    wait_healthy(port).await;
+    let (mut holder, connection) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls)
+        .await
+        .expect("connecting to the test database");
+    tokio::spawn(connection);
+    let lock = holder.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let answer = process::get(
+        port,
+        "/api/products/1",
+        &[("X-Request-Id", "held-by-a-lock")],
+    )
+    .await
+    .expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 504"), "{answer}");
+    lock.rollback().await.unwrap();
+    let log = process::stop_and_read_log(&mut child).await;
+    let warning = log
+        .lines()
+        .find(|line| line.contains("ran past its time limit"))
+        .unwrap_or_else(|| panic!("no warning for the timed-out request:\n{log}"));
+    assert!(
+        warning.contains(" WARN request{id=held-by-a-lock}: host::instance: "),
+        "{warning}"
+    );
+    assert!(warning.contains("function=\"products-get\""), "{warning}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

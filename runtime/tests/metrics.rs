@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use test_support::TestApp;
+use test_support::{process, TestApp};
 
 async fn exposition(app: &TestApp) -> String {
     let response = app.get("/metrics").await;
@@ -146,18 +146,9 @@ fn sample(exposition: &str, name: &str) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// The whole answer to `GET path`, empty when there was none.
 async fn raw_get(port: u16, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
-        return String::new();
-    };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return String::new();
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer).await;
-    answer
+    process::get(port, path, &[]).await.unwrap_or_default()
 }
 
 /// With two workers each scrape is answered by one of them, yet reports the
@@ -166,29 +157,14 @@ async fn raw_get(port: u16, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_two_workers_every_scrape_reports_the_whole_process() {
     let database_url = test_support::fresh_database().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
+    let port = process::free_port();
+    let mut child = process::runtime_command(env!("CARGO_BIN_EXE_runtime"), port)
         .env("DATABASE_URL", &database_url)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
         .env("WORKERS", "2")
         .env("POOL_SIZE", "20")
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
         .spawn()
         .expect("starting the runtime binary");
-    let started = std::time::Instant::now();
-    while !raw_get(port, "/health").await.starts_with("HTTP/1.1 200") {
-        assert!(
-            started.elapsed().as_secs() < 30,
-            "the binary did not come up"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    process::wait_healthy(port).await;
 
     let first = raw_get(port, "/metrics").await;
     for counter in [
@@ -251,9 +227,5 @@ async fn with_two_workers_every_scrape_reports_the_whole_process() {
     assert_eq!(open as i64, seen, "{scrape}");
     assert!(open >= 2.0, "both workers hold connections: {open}");
 
-    // SAFETY: signalling our own child by its pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    assert!(child.wait().unwrap().success());
+    process::stop_and_read_log(&mut child).await;
 }

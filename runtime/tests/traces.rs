@@ -3,8 +3,6 @@
 //! receiver, decoded with the official protobuf definitions, and the
 //! request's log lines carry the trace id.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use host::config::{Sampler, TraceSettings};
@@ -13,7 +11,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span};
 use runtime::registry::FUNCTIONS;
 use test_support::otlp::{Received, Receiver};
-use test_support::{json, TestApp};
+use test_support::{json, process, TestApp};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -266,30 +264,21 @@ async fn always_off_exports_nothing_even_for_a_sampled_caller() {
 async fn the_binary_reads_otel_variables_and_logs_the_trace_id() {
     let receiver = Receiver::start().await;
     let database_url = test_support::fresh_database().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runtime"))
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
+    let port = process::free_port();
+    let mut child = process::runtime_command(env!("CARGO_BIN_EXE_runtime"), port)
         .env("WORKERS", "2")
         .env("DATABASE_URL", &database_url)
         .env("LOG_LEVEL", "info")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint())
         .env("OTEL_SERVICE_NAME", "shop-from-env")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("starting the runtime binary");
-    let client = reqwest_like::Client::new(port);
-    client.wait_healthy().await;
+    process::wait_healthy(port).await;
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
-    let answer = client
-        .get("/api/users/1", &[("traceparent", &traceparent)])
-        .await;
+    let answer = process::get(port, "/api/users/1", &[("traceparent", &traceparent)])
+        .await
+        .unwrap_or_default();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let spans = receiver.trace(&unhex(TRACE_ID), 2).await;
     assert!(spans.len() >= 2, "{spans:#?}");
@@ -301,62 +290,10 @@ async fn the_binary_reads_otel_variables_and_logs_the_trace_id() {
             && kv.value.clone().and_then(|v| v.value)
                 == Some(Value::StringValue("shop-from-env".into()))));
 
-    // SAFETY: signalling our own child by its pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let status = child.wait().unwrap();
-    assert!(status.success());
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = process::stop_and_read_log(&mut child).await;
     let access = log
         .lines()
         .find(|line| line.contains("access:") && line.contains("/api/users/1"))
         .unwrap_or_else(|| panic!("no access line:\n{log}"));
     assert!(access.contains(&format!("trace_id={TRACE_ID}")), "{access}");
-}
-
-/// Just enough HTTP/1.1 over a socket for the binary test.
-mod reqwest_like {
-    use std::time::{Duration, Instant};
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    pub struct Client(u16);
-
-    impl Client {
-        pub fn new(port: u16) -> Client {
-            Client(port)
-        }
-
-        pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> String {
-            let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.0)).await else {
-                return String::new();
-            };
-            let mut request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n");
-            for (name, value) in headers {
-                request.push_str(&format!("{name}: {value}\r\n"));
-            }
-            request.push_str("\r\n");
-            if stream.write_all(request.as_bytes()).await.is_err() {
-                return String::new();
-            }
-            let mut answer = String::new();
-            let _ = stream.read_to_string(&mut answer).await;
-            answer
-        }
-
-        pub async fn wait_healthy(&self) {
-            let started = Instant::now();
-            while !self.get("/health", &[]).await.starts_with("HTTP/1.1 200") {
-                assert!(started.elapsed() < Duration::from_secs(30), "no start");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }

@@ -11,6 +11,7 @@ mod app;
 mod cluster;
 pub mod otlp;
 pub mod pooler;
+pub mod process;
 pub mod replica;
 mod response;
 
