@@ -19,11 +19,13 @@ pub mod config;
 pub mod cors;
 pub mod embedded;
 pub mod instance;
+mod log_format;
 pub mod metrics;
 pub mod otlp;
 pub mod pool;
 pub mod rate_limit;
 pub mod replicas;
+pub mod request_log;
 pub mod router;
 
 pub use router::route_table;

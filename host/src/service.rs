@@ -17,7 +17,6 @@ use http::header::{
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use tracing::Instrument;
 
 use crate::access_log;
 use crate::auth::ApiKeys;
@@ -27,6 +26,7 @@ use crate::cors::Cors;
 use crate::instance::{Instance, RouteMetrics};
 use crate::metrics::Metrics;
 use crate::rate_limit::{Client, TrustedProxies};
+use crate::request_log;
 use crate::router::{FunctionId, Match, Router};
 use crate::traces::{self, Parent, Tracer};
 
@@ -105,12 +105,11 @@ impl App {
             }
             None => None,
         };
-        let span =
-            tracing::info_span!("request", id = %request_id, trace_id = tracing::field::Empty);
-        if let Some(trace_id) = &trace_id {
-            span.record("trace_id", trace_id.as_str());
-        }
-        async move {
+        let context = request_log::Context {
+            request_id: request_id.clone(),
+            trace_id: trace_id.clone(),
+        };
+        request_log::scope(context, async move {
             let path = trace.is_some().then(|| request.uri().path().to_owned());
             let method = request.method().clone();
             // The URI (a shared buffer, not a copy) for the access line,
@@ -192,8 +191,7 @@ impl App {
                 access_log::write(self.log_format, &line, started + elapsed);
             }
             response
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -563,3 +561,4 @@ fn push_hex(out: &mut String, value: u64, digits: u32) {
         out.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
     }
 }
+

@@ -38,8 +38,9 @@ fn main() -> ExitCode {
     };
     // Held to the end of main: dropping it writes out the lines still buffered.
     let _log = init_tracing(&settings);
-    // Panics go to the log like everything else, inside the request's span
-    // so the line carries the request id; the guard adds the function.
+    // Panics go to the log like everything else, in the request's scope
+    // (`host::request_log`) so the line carries the request id; the guard
+    // adds the function.
     std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
 
     let control = if settings.workers == 0 {
@@ -334,9 +335,17 @@ fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
         // Colour codes only for a person at a terminal, never in a log file.
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
+    // Lines logged inside a request name it (`host::request_log`).
+    use host::request_log::RequestAware;
     match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .map_event_format(|format| RequestAware::new(format, LogFormat::Json))
+            .init(),
+        LogFormat::Text => builder
+            .map_event_format(|format| RequestAware::new(format, LogFormat::Text))
+            .init(),
     }
     guard
 }
