@@ -546,19 +546,40 @@ impl RequestIds {
         }
         // `{prefix:08x}-{n:012x}`, without the formatting machinery.
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut id = String::with_capacity(21);
-        push_hex(&mut id, u64::from(self.prefix), 8);
-        id.push('-');
-        push_hex(&mut id, n, 12);
-        id
+        let mut id = [b'-'; 21];
+        hex_digits(&mut id[..8], u64::from(self.prefix));
+        hex_digits(&mut id[9..], n);
+        // Always ASCII, so never the empty default.
+        std::str::from_utf8(&id)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 }
 
-/// The low `digits` hex digits of `value`, zero-padded.
-fn push_hex(out: &mut String, value: u64, digits: u32) {
+/// The low hex digits of `value`, zero-padded, as many as `out` holds.
+fn hex_digits(out: &mut [u8], mut value: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..digits).rev() {
-        out.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
+    for digit in out.iter_mut().rev() {
+        *digit = HEX[(value & 0xf) as usize];
+        value >>= 4;
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_request_id_is_the_prefix_and_a_counter_in_hex() {
+        let ids = RequestIds {
+            prefix: 0x0a1b_2c3d,
+            counter: AtomicU64::new(0xfe),
+        };
+        assert_eq!(ids.for_request(None), "0a1b2c3d-0000000000fe");
+        assert_eq!(ids.for_request(None), "0a1b2c3d-0000000000ff");
+        let sane = HeaderValue::from_static("from-the-client");
+        assert_eq!(ids.for_request(Some(&sane)), "from-the-client");
+        let blank = HeaderValue::from_static("");
+        assert_eq!(ids.for_request(Some(&blank)), "0a1b2c3d-000000000100");
+    }
+}
