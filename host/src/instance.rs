@@ -94,10 +94,17 @@ impl Instance {
 
     /// A permit to run, at once or after a short bounded wait.
     async fn admit(&self) -> Result<OwnedSemaphorePermit, Problem> {
-        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            return Ok(permit);
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            // Boxed: the wait is room in every call's future that only a
+            // call at the limit uses.
+            Err(_) => Box::pin(self.queue()).await,
         }
-        // The queue holds at most as many waiters as the function may run.
+    }
+
+    /// A place in the queue (which holds at most as many waiters as the
+    /// function may run) and a permit within the queue's time limit.
+    async fn queue(&self) -> Result<OwnedSemaphorePermit, Problem> {
         let waiting = Waiting::enter(&self.queued, self.limits.concurrency);
         if let Some(_waiting) = waiting {
             if let Ok(Ok(permit)) =

@@ -2,6 +2,7 @@
 //! body under its limit, call the function through its instance, render the
 //! reply or problem, record metrics and the access log line.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -89,11 +90,16 @@ impl App {
     }
 
     /// Serves one request; never fails, every error is a response.
-    pub async fn handle(
+    ///
+    /// What needs no waiting is done here, before the future is made, so
+    /// that the request and its arguments are held once, by the future that
+    /// serves it, and not also by an outer one (it is moved whole a few
+    /// times on its way into hyper).
+    pub fn handle(
         self: Arc<Self>,
         request: http::Request<Incoming>,
         peer: SocketAddr,
-    ) -> Response {
+    ) -> impl Future<Output = Response> + Send {
         let started = Instant::now();
         let asks = Asks::of(&request, self.cors.is_some());
         let request_id = self.request_ids.for_request(asks.request_id.as_ref());
@@ -192,7 +198,6 @@ impl App {
             }
             response
         })
-        .await
     }
 
     /// Routes and runs the request: (route template, function index, outcome).
@@ -279,7 +284,10 @@ impl App {
             service: self.service.clone(),
         });
         let mut outcome = match recorder {
-            Some(recorder) => recorder.scope(instance.call(req)).await,
+            // Boxed, so the request future (moved whole a few times per
+            // request) does not carry room for a second call that only a
+            // traced request makes.
+            Some(recorder) => Box::pin(recorder.scope(instance.call(req))).await,
             None => instance.call(req).await,
         };
         if let Some(headers) = rate {
@@ -338,8 +346,11 @@ impl App {
         if hyper::body::Body::is_end_stream(&body) {
             return Ok(Bytes::new());
         }
+        // Boxed: the wait (a timer and the collector) is room in the request
+        // future that a request without a body would carry for nothing.
         let collect = Limited::new(body, limit).collect();
-        match tokio::time::timeout(self.body.read_timeout, collect).await {
+        let read = Box::pin(tokio::time::timeout(self.body.read_timeout, collect));
+        match read.await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
             Ok(Err(error)) => {
