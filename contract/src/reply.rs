@@ -52,12 +52,12 @@ impl Reply {
     }
 
     /// 200 with a body built into the binary, and its strong `ETag`.
-    pub fn document(content_type: &'static str, body: &'static [u8]) -> Reply {
+    pub fn document(document: &'static crate::etag::Document) -> Reply {
         Reply {
             status: StatusCode::OK,
-            content_type: Some(content_type),
-            body: Bytes::from_static(body),
-            headers: vec![(ETAG, crate::etag::for_bytes(body))],
+            content_type: Some(document.content_type),
+            body: Bytes::from_static(document.body),
+            headers: vec![(ETAG, document.tag())],
         }
     }
 
