@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use contract::{Problem, Rejection};
-use http::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use ipnet::IpNet;
 
@@ -222,8 +222,8 @@ impl Limiter {
 
     /// The 429 for a call that was refused.
     pub fn refusal(&self, decision: &Decision) -> Problem {
-        let mut problem = Problem {
-            retry_after: None,
+        Problem {
+            retry_after: Some(u32::try_from(decision.retry_after_secs).unwrap_or(u32::MAX)),
             ..Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -234,11 +234,7 @@ impl Limiter {
                 ),
             )
         }
-        .with_rejection(Rejection::RateLimit);
-        problem
-            .headers
-            .push((RETRY_AFTER, HeaderValue::from(decision.retry_after_secs)));
-        problem
+        .with_rejection(Rejection::RateLimit)
     }
 }
 
