@@ -400,16 +400,11 @@ impl Serve for MetricsOnly {
         } else {
             Err(contract::Problem::not_found("only /metrics is served here"))
         };
-        let (mut parts, body) = service::render(outcome).into_parts();
-        let mut body = body.into_inner().unwrap_or_default();
-        compress::apply(
-            request.headers().get(http::header::ACCEPT_ENCODING),
-            request.method() == http::Method::HEAD,
-            parts.status,
-            &mut parts.headers,
-            &mut body,
-        );
-        http::Response::from_parts(parts, http_body_util::Full::new(body))
+        let delivery = service::Delivery {
+            accept_encoding: request.headers().get(http::header::ACCEPT_ENCODING),
+            head: request.method() == http::Method::HEAD,
+        };
+        service::render(outcome, delivery, |_| {})
     }
 }
 

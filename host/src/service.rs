@@ -134,31 +134,25 @@ impl App {
                 (Ok(reply), Some(if_none_match)) => Ok(not_modified(reply, if_none_match)),
                 (outcome, _) => outcome,
             };
-            let mut response = render(outcome);
-            let (parts, body) = response.into_parts();
-            let (mut parts, mut body) = (parts, body.into_inner().unwrap_or_default());
-            let headers = &mut parts.headers;
-            if let Ok(value) = HeaderValue::try_from(request_id.as_str()) {
-                headers.insert(X_REQUEST_ID.clone(), value);
-            }
-            headers.insert(X_CONTENT_TYPE_OPTIONS.clone(), NOSNIFF.clone());
-            if status == StatusCode::UNAUTHORIZED {
-                headers.insert(
-                    WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"shop-api\""),
-                );
-            }
-            if let Some(cors) = &self.cors {
-                cors.mark(asks.origin.as_ref(), headers);
-            }
-            compress::apply(
-                asks.accept_encoding.as_ref(),
-                method == http::Method::HEAD,
-                parts.status,
-                headers,
-                &mut body,
-            );
-            response = http::Response::from_parts(parts, Full::new(body));
+            let delivery = Delivery {
+                accept_encoding: asks.accept_encoding.as_ref(),
+                head: method == http::Method::HEAD,
+            };
+            let response = render(outcome, delivery, |headers| {
+                if let Ok(value) = HeaderValue::try_from(request_id.as_str()) {
+                    headers.insert(X_REQUEST_ID.clone(), value);
+                }
+                headers.insert(X_CONTENT_TYPE_OPTIONS.clone(), NOSNIFF.clone());
+                if status == StatusCode::UNAUTHORIZED {
+                    headers.insert(
+                        WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Bearer realm=\"shop-api\""),
+                    );
+                }
+                if let Some(cors) = &self.cors {
+                    cors.mark(asks.origin.as_ref(), headers);
+                }
+            });
             let elapsed = started.elapsed();
             let metrics = match function {
                 Some(id) => &self.instances[id.index()].metrics,
@@ -484,28 +478,38 @@ fn truncate(text: &str, max: usize) -> &str {
     }
 }
 
-/// The HTTP response for an outcome.
-pub(crate) fn render(outcome: Outcome) -> Response {
-    match outcome {
+/// How a response goes out: compressed when the client accepts it, and
+/// for `HEAD` with the headers a `GET` would have.
+pub(crate) struct Delivery<'a> {
+    pub accept_encoding: Option<&'a HeaderValue>,
+    pub head: bool,
+}
+
+/// The HTTP response for an outcome: its own headers, then the ones
+/// `finish` adds, then the body compressed as `delivery` allows.
+pub(crate) fn render(
+    outcome: Outcome,
+    delivery: Delivery<'_>,
+    finish: impl FnOnce(&mut http::HeaderMap),
+) -> Response {
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    let headers = &mut parts.headers;
+    let mut body = match outcome {
         Ok(reply) => {
-            let mut response = http::Response::new(Full::new(reply.body));
-            *response.status_mut() = reply.status;
-            let headers = response.headers_mut();
+            parts.status = reply.status;
             if let Some(content_type) = reply.content_type {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             }
             for (name, value) in reply.headers {
                 headers.append(name, value);
             }
-            response
+            reply.body
         }
         Err(problem) => {
             if problem.status.is_server_error() && problem.rejection.is_none() {
                 tracing::debug!(%problem, "problem response");
             }
-            let mut response = http::Response::new(Full::new(Bytes::from(problem.to_json())));
-            *response.status_mut() = problem.status;
-            let headers = response.headers_mut();
+            parts.status = problem.status;
             headers.insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/problem+json"),
@@ -520,12 +524,22 @@ pub(crate) fn render(outcome: Outcome) -> Response {
             {
                 headers.insert(ALLOW, allow);
             }
+            let body = Bytes::from(problem.to_json());
             for (name, value) in problem.headers {
                 headers.append(name, value);
             }
-            response
+            body
         }
-    }
+    };
+    finish(headers);
+    compress::apply(
+        delivery.accept_encoding,
+        delivery.head,
+        parts.status,
+        headers,
+        &mut body,
+    );
+    http::Response::from_parts(parts, Full::new(body))
 }
 
 /// Request ids: the client's `X-Request-Id` when it is sane, else a new one.
