@@ -204,32 +204,13 @@ fn parse_headers(value: &str) -> Result<Vec<(HeaderName, HeaderValue)>, String> 
             .ok_or_else(|| "each header should be name=value".to_owned())?;
         let name = HeaderName::try_from(name.trim())
             .map_err(|_| format!("`{}` is not a header name", name.trim()))?;
-        let decoded = percent_decode(raw.trim());
+        let decoded: Vec<u8> = percent_encoding::percent_decode_str(raw.trim()).collect();
         let mut value = HeaderValue::try_from(decoded)
             .map_err(|_| format!("the value of `{name}` is not a valid header value"))?;
         value.set_sensitive(true);
         headers.push((name, value));
     }
     Ok(headers)
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
