@@ -234,12 +234,7 @@ impl Tracer {
 }
 
 fn statement_span(trace: &Trace, trace_state: &str, statement: &Statement) -> Span {
-    let operation = statement
-        .sql
-        .split_whitespace()
-        .next()
-        .unwrap_or("SQL")
-        .to_ascii_uppercase();
+    let operation = operation(&statement.sql);
     Span {
         trace_id: trace.trace_id.to_vec(),
         span_id: nonzero(rand::random::<[u8; 8]>).to_vec(),
@@ -270,6 +265,38 @@ fn nonzero<const N: usize>(random: impl Fn() -> [u8; N]) -> [u8; N] {
             return id;
         }
     }
+}
+
+/// What a statement does, for its span's name: its first keyword, or for
+/// a `WITH` the statement its common table expressions lead to (`WITH …
+/// INSERT` is an `INSERT`), the first of SELECT, INSERT, UPDATE, DELETE
+/// and MERGE outside parentheses.
+fn operation(sql: &str) -> String {
+    let first = sql.split_whitespace().next().unwrap_or("SQL");
+    if !first.eq_ignore_ascii_case("WITH") {
+        return first.to_ascii_uppercase();
+    }
+    let mut depth = 0u32;
+    let mut word = String::new();
+    for c in sql.chars().chain(std::iter::once(' ')) {
+        if (c.is_ascii_alphanumeric() || c == '_') && depth == 0 {
+            word.push(c.to_ascii_uppercase());
+            continue;
+        }
+        if matches!(
+            word.as_str(),
+            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MERGE"
+        ) {
+            return word;
+        }
+        word.clear();
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    "WITH".to_owned()
 }
 
 fn unix_nanos(at: SystemTime) -> u64 {
@@ -307,6 +334,26 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(&TRACEPARENT, HeaderValue::from_static(traceparent));
         headers
+    }
+
+    #[test]
+    fn a_statement_is_named_by_what_it_does() {
+        assert_eq!(operation("select 1"), "SELECT");
+        assert_eq!(operation("  UPDATE products SET x = 1"), "UPDATE");
+        assert_eq!(
+            operation(
+                "WITH stock AS (UPDATE products SET s = s - 1 RETURNING id), \
+                 placed AS (SELECT id FROM stock) INSERT INTO orders SELECT * FROM placed"
+            ),
+            "INSERT"
+        );
+        assert_eq!(operation("with x as (select 1) select * from x"), "SELECT");
+        assert_eq!(
+            operation("WITH update_log AS (SELECT 1) DELETE FROM t"),
+            "DELETE"
+        );
+        assert_eq!(operation("WITH x AS (SELECT 1)"), "WITH");
+        assert_eq!(operation(""), "SQL");
     }
 
     #[test]
