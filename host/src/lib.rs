@@ -14,6 +14,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod balance;
 pub mod compress;
 pub mod config;
 pub mod cors;
@@ -264,6 +265,8 @@ pub async fn start(
             listener,
             app,
             limits,
+            // Several workers on the port: even out what the kernel deals.
+            settings.reuse_port.then(|| settings.balancer.join()),
             wait_for(stopped.clone()),
         )),
         tokio::spawn(databases.watch(max_replica_lag, wait_for(stopped.clone()))),
@@ -274,6 +277,7 @@ pub async fn start(
             listener,
             exporter,
             limits,
+            None,
             wait_for(stopped),
         )));
     }

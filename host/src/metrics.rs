@@ -58,6 +58,7 @@ impl Metrics {
             crate::pool::ABANDONED,
             crate::server::ACCEPT_ERRORS,
             crate::server::CLOSED_SILENT,
+            crate::balance::CONNECTIONS_HANDED_OVER,
         ] {
             metrics::counter!(counter).absolute(0);
         }
@@ -145,6 +146,10 @@ fn describe() {
     describe_counter!(
         crate::server::CLOSED_SILENT,
         "Connections closed because no byte arrived within HEADER_READ_TIMEOUT_MS."
+    );
+    describe_counter!(
+        crate::balance::CONNECTIONS_HANDED_OVER,
+        "Connections a worker accepted and handed to a worker serving fewer (WORKERS > 1)."
     );
     describe_gauge!(
         "build_info",

@@ -22,6 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::balance::{Open, Seat};
 use crate::service::{App, Response};
 
 pub const ACCEPT_ERRORS: &str = "http_accept_errors_total";
@@ -54,11 +55,14 @@ impl Serve for App {
     }
 }
 
-/// Serves `listener` until `shutdown` resolves, then drains.
+/// Serves `listener` until `shutdown` resolves, then drains; with a
+/// `seat`, also the connections other workers hand over, and hands some of
+/// its own to them (`balance`).
 pub async fn serve<H: Serve>(
     listener: TcpListener,
     handler: Arc<H>,
     limits: ConnectionLimits,
+    mut seat: Option<Seat>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -91,11 +95,18 @@ pub async fn serve<H: Serve>(
             },
             () = &mut shutdown => break,
         };
-        let (stream, peer) = tokio::select! {
+        let (stream, peer, open) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => {
+                Ok((stream, peer)) => {
                     backoff.succeeded();
-                    accepted
+                    match &seat {
+                        Some(seat) => match seat.place(stream, peer) {
+                            Some((stream, peer)) => (stream, peer, Some(seat.opened())),
+                            // Handed to another worker, with it goes the slot.
+                            None => continue,
+                        },
+                        None => (stream, peer, None),
+                    }
                 }
                 Err(error) => {
                     // EMFILE and friends: back off instead of spinning,
@@ -104,6 +115,7 @@ pub async fn serve<H: Serve>(
                     continue;
                 }
             },
+            (stream, peer, open) = handed(&mut seat) => (stream, peer, Some(open)),
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
@@ -127,7 +139,7 @@ pub async fn serve<H: Serve>(
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection ended with an error");
             }
-            drop(slot);
+            drop((slot, open));
         });
     }
 
@@ -137,6 +149,17 @@ pub async fn serve<H: Serve>(
         () = tokio::time::sleep(limits.shutdown_grace) => {
             tracing::warn!(grace_ms = limits.shutdown_grace.as_millis() as u64, "grace period over; closing the remaining connections");
         }
+    }
+}
+
+/// The next connection another worker hands over; never, without a seat.
+async fn handed(seat: &mut Option<Seat>) -> (TcpStream, SocketAddr, Open) {
+    match seat {
+        Some(seat) => match seat.handed().await {
+            Some(handed) => handed,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }
 

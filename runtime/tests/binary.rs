@@ -328,6 +328,49 @@ async fn a_line_logged_in_a_request_carries_its_id() {
     assert!(warning.contains("function=\"products-get\""), "{warning}");
 }
 
+/// Two workers serve as many connections each, whatever the kernel's
+/// hash dealt them: each response's request id starts with its worker's
+/// prefix, and 40 kept-alive connections, opened one after another, come
+/// out 20 and 20 (the hash alone gives that one time in eight).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_dealt_evenly_among_workers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let database_url = test_support::fresh_database().await;
+    let port = free_port();
+    let mut child = spawn_runtime(&database_url, port);
+    wait_healthy(port).await;
+    let mut held = Vec::new();
+    let mut per_worker = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"healthy\"}") {
+            let mut chunk = [0u8; 1024];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        let answer = String::from_utf8(answer).unwrap();
+        let id = answer
+            .lines()
+            .find_map(|line| line.strip_prefix("x-request-id: "))
+            .unwrap_or_else(|| panic!("no request id: {answer}"));
+        let (worker, _) = id.split_once('-').unwrap();
+        *per_worker.entry(worker.to_owned()).or_default() += 1;
+        held.push(stream);
+    }
+    let counts: Vec<usize> = per_worker.values().copied().collect();
+    assert_eq!(counts, [20, 20], "{per_worker:?}");
+    drop(held);
+    process::stop_and_read_log(&mut child).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_holds_for_the_process_across_workers() {
     let database_url = test_support::fresh_database().await;

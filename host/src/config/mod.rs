@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use contract::Limits;
 
+use crate::balance::Balancer;
 use crate::cors::Cors;
 use crate::rate_limit::{Limiters, Rate, TrustedProxies};
 use crate::traces::TracerCell;
@@ -97,6 +98,9 @@ pub struct Settings {
     pub workers: usize,
     /// Set for each of several workers sharing the port.
     pub reuse_port: bool,
+    /// The workers sharing the port, for evening out their connections;
+    /// one for every worker made from these settings.
+    pub balancer: Balancer,
     /// Extra CA certificates (PEM) trusted for TLS to PostgreSQL.
     pub database_ca_file: Option<PathBuf>,
     /// Keys that writes (and, with `api_keys_read`, reads) must present.
@@ -150,6 +154,7 @@ impl Default for Settings {
             // multi-threaded runtime (loadtest/README.md).
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             reuse_port: false,
+            balancer: Balancer::default(),
             database_ca_file: None,
             api_keys: Vec::new(),
             api_keys_read: false,
@@ -291,6 +296,7 @@ impl Settings {
                     .unwrap_or(defaults.workers),
             },
             reuse_port: false,
+            balancer: Balancer::default(),
             database_ca_file: env.string("DATABASE_CA_FILE").map(PathBuf::from),
             api_keys: env
                 .secret("API_KEYS")?
