@@ -16,6 +16,7 @@ pub mod db;
 pub mod etag;
 pub mod fields;
 pub mod function;
+pub mod json;
 pub mod model;
 pub mod money;
 pub mod number;

@@ -42,6 +42,16 @@ impl Reply {
     }
 
     /// 200 with a body that is JSON already (built once, served many times).
+    /// 200 with JSON the caller wrote (see [`crate::json`]).
+    pub fn json_written(body: Vec<u8>) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            content_type: Some("application/json"),
+            body: Bytes::from(body),
+            headers: Vec::new(),
+        }
+    }
+
     pub fn static_json(body: &'static [u8]) -> Reply {
         Reply {
             status: StatusCode::OK,

@@ -1,0 +1,77 @@
+//! JSON written by hand, for the rows of a list page: the same bytes
+//! serde's derive writes (each implementation's test compares them), for
+//! a fraction of the work. A page of 50 products spent two fifths of the
+//! runtime's CPU in serde_json, most of it escaping the keys, which are
+//! constants, and scanning short strings one byte at a time.
+
+use rust_decimal::Decimal;
+
+/// A row that writes itself as a JSON object.
+pub trait WriteJson {
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+/// `rows` as a JSON array.
+pub fn array<T: WriteJson>(rows: &[T], bytes_per_row: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + rows.len() * bytes_per_row);
+    out.push(b'[');
+    for (at, row) in rows.iter().enumerate() {
+        if at > 0 {
+            out.push(b',');
+        }
+        row.write_json(&mut out);
+    }
+    out.push(b']');
+    out
+}
+
+/// A JSON string. Text with nothing to escape (nearly all) is copied
+/// whole; other text goes through serde_json, so escapes are its own.
+pub fn string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, text).is_err() {
+        // Writing to a Vec cannot fail; should it, the value stays valid.
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// A string or `null`.
+pub fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        Some(text) => string(out, text),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+pub fn integer(out: &mut Vec<u8>, value: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// An amount, as [`crate::money::serialize`] writes it (a JSON number).
+pub fn money(out: &mut Vec<u8>, amount: &Decimal) {
+    let mut serializer = serde_json::Serializer::new(&mut *out);
+    if crate::money::serialize(amount, &mut serializer).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// A timestamp, as [`crate::model::timestamp`] writes it.
+pub fn timestamp(out: &mut Vec<u8>, at: &chrono::DateTime<chrono::Utc>) {
+    match crate::model::timestamp_text(at) {
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(&text);
+            out.push(b'"');
+        }
+        None => {
+            let mut serializer = serde_json::Serializer::new(&mut *out);
+            if crate::model::timestamp(at, &mut serializer).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+    }
+}
