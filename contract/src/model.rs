@@ -215,7 +215,7 @@ impl FromRow for Product {
             id: row.try_get(0)?,
             name: row.try_get(1)?,
             description: row.try_get(2)?,
-            price: row.try_get(3)?,
+            price: row.try_get::<_, crate::money::Numeric>(3)?.0,
             stock_quantity: row.try_get(4)?,
             created_at: row.try_get(5)?,
             updated_at: row.try_get(6)?,
@@ -382,7 +382,7 @@ impl Order {
                             got: "another status".into(),
                         }
                     })?,
-                    total_amount: row.try_get(3)?,
+                    total_amount: row.try_get::<_, crate::money::Numeric>(3)?.0,
                     created_at: row.try_get(4)?,
                     updated_at: row.try_get(5)?,
                     items: Vec::new(),
@@ -390,7 +390,7 @@ impl Order {
             }
             if let Some(item_id) = row.try_get::<_, Option<i64>>(6)? {
                 let quantity: i32 = row.try_get(8)?;
-                let price: Decimal = row.try_get(9)?;
+                let price = row.try_get::<_, crate::money::Numeric>(9)?.0;
                 let item = OrderItem {
                     id: item_id,
                     product_id: row.try_get(7)?,

@@ -83,8 +83,111 @@ impl Visitor<'_> for QueryAmount {
     }
 }
 
+/// A NUMERIC column read straight into a `Decimal`: PostgreSQL's base-10000
+/// digits folded into one integer mantissa at the column's scale.
+/// rust_decimal's own reader divides its way through each digit group,
+/// about 750 instructions an amount, an eighth of a page of products; what
+/// this does not read (NaN, infinities, more than 20 digits) goes its way.
+pub struct Numeric(pub Decimal);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Numeric, Box<dyn std::error::Error + Sync + Send>> {
+        match numeric(raw) {
+            Some(amount) => Ok(Numeric(amount)),
+            None => Decimal::from_sql(ty, raw).map(Numeric),
+        }
+    }
+
+    tokio_postgres::types::accepts!(NUMERIC);
+}
+
+/// The binary NUMERIC: digit count, weight (of the first digit, in powers
+/// of 10,000), sign, display scale, then the base-10,000 digits.
+fn numeric(raw: &[u8]) -> Option<Decimal> {
+    let word = |at: usize| Some(u16::from_be_bytes([*raw.get(at)?, *raw.get(at + 1)?]));
+    let digits = usize::from(word(0)?);
+    let weight = i32::from(word(2)? as i16);
+    let negative = match word(4)? {
+        0x0000 => false,
+        0x4000 => true,
+        _ => return None,
+    };
+    let scale = u32::from(word(6)?);
+    if digits > 5 || raw.len() != 8 + 2 * digits || scale > 28 {
+        return None;
+    }
+    let mut whole: i128 = 0;
+    for at in 0..digits {
+        let digit = word(8 + 2 * at)?;
+        if digit >= 10_000 {
+            return None;
+        }
+        whole = whole * 10_000 + i128::from(digit);
+    }
+    // The last digit stands for 10,000^(weight + 1 - digits); at `scale`
+    // decimals the mantissa is the digits times 10^(4 * that + scale).
+    let shift = 4 * (weight + 1 - digits as i32) + scale as i32;
+    let mantissa = match u32::try_from(shift) {
+        Ok(up) => whole.checked_mul(10i128.checked_pow(up)?)?,
+        Err(_) => {
+            let down = 10i128.checked_pow(shift.unsigned_abs())?;
+            if whole % down != 0 {
+                return None;
+            }
+            whole / down
+        }
+    };
+    let mantissa = if negative { -mantissa } else { mantissa };
+    Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn numeric_reads_as_rust_decimal_does() {
+        use tokio_postgres::types::{FromSql, ToSql, Type};
+        let amounts = [
+            "0",
+            "0.00",
+            "0.10",
+            "10.00",
+            "999.99",
+            "-12.5",
+            "99999999.99",
+            "1234567890.12",
+            "0.0001",
+            "100000000",
+            "12345678901234567890",
+            "-0.01",
+            "7",
+            "10000.0000",
+        ];
+        for text in amounts {
+            let amount: Decimal = text.parse().unwrap();
+            let mut raw = bytes::BytesMut::new();
+            amount.to_sql(&Type::NUMERIC, &mut raw).unwrap();
+            let theirs = Decimal::from_sql(&Type::NUMERIC, &raw).unwrap();
+            let ours = Numeric::from_sql(&Type::NUMERIC, &raw).unwrap().0;
+            assert_eq!(ours, theirs, "{text}");
+            assert_eq!(
+                ours.to_string(),
+                theirs.to_string(),
+                "{text}: the scale too"
+            );
+            assert!(
+                super::numeric(&raw).is_some(),
+                "{text}: read here, not passed on"
+            );
+        }
+        // NaN: passed on to rust_decimal, which refuses it.
+        let nan = [0u8, 0, 0, 0, 0xc0, 0, 0, 0];
+        assert!(Numeric::from_sql(&Type::NUMERIC, &nan).is_err());
+    }
+
     use super::*;
 
     #[test]
