@@ -30,27 +30,32 @@ pub fn timestamp<S: serde::Serializer>(
 pub(crate) fn timestamp_text(at: &DateTime<Utc>) -> Option<[u8; 27]> {
     use chrono::{Datelike, Timelike};
     // Read the fields of the naive UTC time: each accessor of a
-    // `DateTime<Utc>` applies the (zero) offset again.
+    // `DateTime<Utc>` applies the (zero) offset again. (chrono keeps the
+    // date as year and day of year, so these are cheaper than working the
+    // date out from the seconds since the epoch.)
     let utc = at.naive_utc();
+    let year = u32::try_from(utc.year())
+        .ok()
+        .filter(|year| *year <= 9999)?;
     let mut text = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut value: u32| {
-        for i in (at..at + width).rev() {
-            text[i] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
+    // Two digits at a time: half the divisions of one at a time.
+    let mut pair = |at: usize, value: u32| {
+        text[at] = b'0' + (value / 10) as u8;
+        text[at + 1] = b'0' + (value % 10) as u8;
     };
-    let year = utc.year();
-    if !(0..=9999).contains(&year) {
-        return None;
-    }
-    put(0, 4, year as u32);
-    put(5, 2, utc.month());
-    put(8, 2, utc.day());
-    put(11, 2, utc.hour());
-    put(14, 2, utc.minute());
+    pair(0, year / 100);
+    pair(2, year % 100);
+    pair(5, utc.month());
+    pair(8, utc.day());
+    pair(11, utc.hour());
+    pair(14, utc.minute());
     // A leap second is carried in the nanoseconds beyond 10^9.
-    put(17, 2, utc.second() + utc.nanosecond() / 1_000_000_000);
-    put(20, 6, (utc.nanosecond() % 1_000_000_000) / 1_000);
+    let nanos = utc.nanosecond();
+    pair(17, utc.second() + nanos / 1_000_000_000);
+    let micros = (nanos % 1_000_000_000) / 1_000;
+    pair(20, micros / 10_000);
+    pair(22, micros / 100 % 100);
+    pair(24, micros % 100);
     Some(text)
 }
 
@@ -445,6 +450,24 @@ mod tests {
             serde_json::to_string(&products).unwrap()
         );
         assert_eq!(array::<super::Product>(&[], 16), b"[]");
+    }
+
+    #[test]
+    fn timestamp_text_is_chronos_own() {
+        use chrono::TimeZone;
+        let mut at = chrono::Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap();
+        let end = chrono::Utc
+            .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+            .unwrap();
+        // Some 1,800 instants over every year, each at a different time of day.
+        let step = chrono::Duration::seconds(175_316_789) + chrono::Duration::microseconds(1_234);
+        while at <= end {
+            let ours = super::timestamp_text(&at).unwrap();
+            let chronos = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            assert_eq!(std::str::from_utf8(&ours).unwrap(), chronos);
+            at += step;
+        }
+        assert!(super::timestamp_text(&(end + chrono::Duration::seconds(1))).is_none());
     }
 
     #[test]
