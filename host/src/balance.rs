@@ -28,7 +28,7 @@ type Handed = (std::net::TcpStream, SocketAddr);
 /// every worker's `Settings` holds the same one.
 #[derive(Clone, Default)]
 pub struct Balancer {
-    seats: Arc<Mutex<Vec<Arc<Place>>>>,
+    places: Arc<Mutex<Vec<Arc<Place>>>>,
 }
 
 impl std::fmt::Debug for Balancer {
@@ -60,7 +60,7 @@ impl Balancer {
     }
 
     fn places(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Place>>> {
-        self.seats.lock().unwrap_or_else(PoisonError::into_inner)
+        self.places.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -82,9 +82,10 @@ impl Seat {
             .places()
             .iter()
             .filter(|other| !Arc::ptr_eq(other, &self.place))
-            .min_by_key(|other| other.open.load(Ordering::Relaxed))
-            .filter(|other| other.open.load(Ordering::Relaxed) < mine)
-            .cloned();
+            .map(|other| (other.open.load(Ordering::Relaxed), other))
+            .min_by_key(|(open, _)| *open)
+            .filter(|(open, _)| *open < mine)
+            .map(|(_, other)| other.clone());
         let Some(other) = fewest else {
             return Some((stream, peer));
         };

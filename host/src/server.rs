@@ -154,13 +154,12 @@ pub async fn serve<H: Serve>(
 
 /// The next connection another worker hands over; never, without a seat.
 async fn handed(seat: &mut Option<Seat>) -> (TcpStream, SocketAddr, Open) {
-    match seat {
-        Some(seat) => match seat.handed().await {
-            Some(handed) => handed,
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
+    if let Some(seat) = seat {
+        if let Some(handed) = seat.handed().await {
+            return handed;
+        }
     }
+    std::future::pending().await
 }
 
 /// Waits for a new connection's first bytes, for at most `within`: true
