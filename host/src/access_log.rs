@@ -6,15 +6,21 @@
 //! to stderr on its own.
 //!
 //! A batch is handed over when it reaches [`BATCH_BYTES`], when its first
-//! line is [`BATCH_AGE`] old, when the thread goes idle (the runtime calls
-//! [`flush`] from tokio's park hook) and when the thread ends. So under
-//! load a line is written within a few milliseconds, and when traffic
-//! stops, at once. Lines look like the rest of the log: tracing's text
-//! format, or its JSON with `LOG_FORMAT=json`.
+//! line is [`BATCH_AGE`] old and when the thread ends, so a line is out
+//! within [`BATCH_AGE`] whether traffic goes on or stops. On a
+//! current-thread runtime (the per-core workers) a task of its own,
+//! [`flusher`], keeps the age when no request comes to; a multi-threaded
+//! runtime has no task that stays on one thread, so it calls [`flush`]
+//! from tokio's park hook instead. (Handing over at every park was the
+//! workers' way too, until it measured a third of `/health`'s CPU: a
+//! worker a little short of saturation parks thousands of times a second,
+//! and each hand-over woke the log's writer.) Lines look like the rest of
+//! the log: tracing's text format, or its JSON with `LOG_FORMAT=json`.
 
 use std::cell::RefCell;
 use std::io::Write;
 use std::sync::OnceLock;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::config::LogFormat;
@@ -52,7 +58,16 @@ pub fn write(format: LogFormat, line: &Line<'_>, now: Instant) {
         let Ok(mut batch) = batch.try_borrow_mut() else {
             return;
         };
-        let since = *batch.since.get_or_insert(now);
+        let since = match batch.since {
+            Some(since) => since,
+            None => {
+                // A new batch: the flusher, if any, starts counting its age.
+                if let Some(flusher) = batch.flusher.take() {
+                    flusher.wake();
+                }
+                *batch.since.insert(now)
+            }
+        };
         let out = &mut batch.bytes;
         match format {
             LogFormat::Text => text(out, line),
@@ -73,9 +88,44 @@ pub fn flush() {
     });
 }
 
+/// Hands this thread's batch over once its first line is [`BATCH_AGE`]
+/// old, whether or not another request comes. Spawn it once on each
+/// current-thread runtime; it sleeps while the batch is empty, so an idle
+/// worker is not woken for it.
+pub async fn flusher() {
+    loop {
+        let since = std::future::poll_fn(|cx| {
+            BATCH.with(|batch| match batch.try_borrow_mut() {
+                Ok(mut batch) => match batch.since {
+                    Some(since) => Poll::Ready(since),
+                    None => {
+                        batch.flusher = Some(cx.waker().clone());
+                        Poll::Pending
+                    }
+                },
+                // Never while this task runs (no borrow lives across an
+                // await); should it be, look again after an age.
+                Err(_) => Poll::Ready(Instant::now()),
+            })
+        })
+        .await;
+        tokio::time::sleep_until((since + BATCH_AGE).into()).await;
+        BATCH.with(|batch| {
+            if let Ok(mut batch) = batch.try_borrow_mut() {
+                // Not if it went out full meanwhile and a younger one began.
+                if batch.since == Some(since) {
+                    batch.hand_over();
+                }
+            }
+        });
+    }
+}
+
 struct Batch {
     bytes: Vec<u8>,
     since: Option<Instant>,
+    /// The [`flusher`] waiting for this thread's next batch to begin.
+    flusher: Option<Waker>,
 }
 
 thread_local! {
@@ -83,6 +133,7 @@ thread_local! {
         RefCell::new(Batch {
             bytes: Vec::new(),
             since: None,
+            flusher: None,
         })
     };
 }

@@ -46,6 +46,8 @@ fn main() -> ExitCode {
     let control = if settings.workers == 0 {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            // No task stays on one thread here, so no flusher: each thread
+            // writes out its access lines when it goes idle.
             .on_thread_park(host::access_log::flush)
             .build()
     } else {
@@ -212,8 +214,6 @@ fn serve(
                 .spawn(move || {
                     let worker = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
-                        // Idle: write out the access lines this thread holds.
-                        .on_thread_park(host::access_log::flush)
                         .build();
                     let worker = match worker {
                         Ok(worker) => worker,
@@ -223,6 +223,9 @@ fn serve(
                         }
                     };
                     worker.block_on(async {
+                        // This thread's access lines go out within their age
+                        // when requests stop coming.
+                        tokio::spawn(host::access_log::flusher());
                         let running = tokio::select! {
                             running = host::start(settings, &database_url, FUNCTIONS) => running,
                             _ = stopped.wait_for(|stop| *stop) => return,

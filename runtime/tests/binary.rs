@@ -192,16 +192,24 @@ async fn a_second_start_on_one_embedded_data_directory_names_the_first() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Access lines are written in batches, but a request's line is out as soon
-/// as the server goes idle, not when a batch fills or the process ends; in
-/// JSON with `LOG_FORMAT=json`, one object a line.
+/// Access lines are written in batches, but a request's line is out soon
+/// after the server goes idle, not when a batch fills or the process ends:
+/// on per-core workers (each has a task that keeps the batch's age) and on
+/// one multi-threaded runtime (`WORKERS=0`: its threads write out when
+/// they park). In JSON with `LOG_FORMAT=json`, one object a line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_access_line_is_out_while_the_server_idles() {
-    use std::io::BufRead;
     let database_url = test_support::fresh_database().await;
+    for workers in ["2", "0"] {
+        an_access_line_is_out_while_idle(&database_url, workers).await;
+    }
+}
+
+async fn an_access_line_is_out_while_idle(database_url: &str, workers: &str) {
+    use std::io::BufRead;
     let port = free_port();
-    let mut child = runtime_command(port, "2")
-        .env("DATABASE_URL", &database_url)
+    let mut child = runtime_command(port, workers)
+        .env("DATABASE_URL", database_url)
         .env("LOG_LEVEL", "info")
         .env("LOG_FORMAT", "json")
         .spawn()
@@ -232,7 +240,9 @@ async fn an_access_line_is_out_while_the_server_idles() {
             Err(_) => break,
         }
     }
-    let line = found.expect("no access line within 2 s of the request, the runtime still up");
+    let line = found.unwrap_or_else(|| {
+        panic!("WORKERS={workers}: no access line within 2 s of the request, the runtime still up")
+    });
     let access: serde_json::Value = serde_json::from_str(&line).expect(&line);
     assert_eq!(access["target"], "access", "{line}");
     assert_eq!(access["route"], "/api/users/{id}", "{line}");
