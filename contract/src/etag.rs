@@ -15,11 +15,26 @@ use http::HeaderValue;
 
 use crate::{DbError, PgConn, Problem};
 
-/// The strong tag of a row's version.
+/// The strong tag of a row's version: `"<id>-<µs, hex>"`, written without
+/// `core::fmt` (every read of a resource carries one).
 pub fn for_row(id: i64, updated_at: DateTime<Utc>) -> HeaderValue {
-    let tag = format!("\"{id}-{:x}\"", updated_at.timestamp_micros() as u64);
+    let hex = quoted_hex(updated_at.timestamp_micros() as u64);
+    let digits = &hex[1..17];
+    let significant = &digits[digits.iter().position(|d| *d != b'0').unwrap_or(15)..];
+    let mut tag = [0u8; 40];
+    let mut len = 0;
+    for part in [
+        b"\"".as_slice(),
+        itoa::Buffer::new().format(id).as_bytes(),
+        b"-",
+        significant,
+        b"\"",
+    ] {
+        tag[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
     // Digits, a dash and quotes: always a valid header value.
-    HeaderValue::try_from(tag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_bytes(&tag[..len]).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// A body built into the binary, with its strong tag worked out when the
@@ -233,6 +248,16 @@ mod tests {
         let parsed = IfMatch::parse(tag.to_str().unwrap(), 42).unwrap();
         assert!(parsed.matches(at(0x5f1c)));
         assert!(!parsed.matches(at(0x5f1d)));
+        // Zero, the widest id, the year 9999, and an instant before 1970.
+        for (id, micros) in [
+            (1, 0),
+            (i64::MAX, 253_402_300_799_999_999),
+            (-7, -1),
+            (3, 0x10),
+        ] {
+            let expected = format!("\"{id}-{:x}\"", micros as u64);
+            assert_eq!(for_row(id, at(micros)), expected.as_str());
+        }
     }
 
     #[test]

@@ -148,6 +148,25 @@ impl User {
     ];
 }
 
+impl crate::json::WriteJson for User {
+    const SIZE_HINT: usize = 160;
+
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json;
+        out.extend_from_slice(b"{\"id\":");
+        json::integer(out, self.id);
+        out.extend_from_slice(b",\"username\":");
+        json::string(out, &self.username);
+        out.extend_from_slice(b",\"email\":");
+        json::string(out, &self.email);
+        out.extend_from_slice(b",\"created_at\":");
+        json::timestamp(out, &self.created_at);
+        out.extend_from_slice(b",\"updated_at\":");
+        json::timestamp(out, &self.updated_at);
+        out.push(b'}');
+    }
+}
+
 impl FromRow for User {
     const COLUMNS: &'static [&'static str] =
         &["id", "username", "email", "created_at", "updated_at"];
@@ -182,8 +201,9 @@ impl Product {
     pub const VERSION: &'static str = "SELECT updated_at FROM products WHERE id = $1";
 }
 
-/// What the derive writes, by hand: a page of products is the busiest list.
 impl crate::json::WriteJson for Product {
+    const SIZE_HINT: usize = 256;
+
     fn write_json(&self, out: &mut Vec<u8>) {
         use crate::json;
         out.extend_from_slice(b"{\"id\":");
@@ -335,6 +355,46 @@ pub struct Order {
     pub items: Vec<OrderItem>,
 }
 
+impl crate::json::WriteJson for OrderItem {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json;
+        out.extend_from_slice(b"{\"id\":");
+        json::integer(out, self.id);
+        out.extend_from_slice(b",\"product_id\":");
+        json::integer(out, self.product_id);
+        out.extend_from_slice(b",\"quantity\":");
+        json::integer(out, self.quantity);
+        out.extend_from_slice(b",\"price\":");
+        json::money(out, &self.price);
+        out.extend_from_slice(b",\"subtotal\":");
+        json::money(out, &self.subtotal);
+        out.push(b'}');
+    }
+}
+
+impl crate::json::WriteJson for Order {
+    const SIZE_HINT: usize = 512;
+
+    fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json;
+        out.extend_from_slice(b"{\"id\":");
+        json::integer(out, self.id);
+        out.extend_from_slice(b",\"user_id\":");
+        json::integer(out, self.user_id);
+        out.extend_from_slice(b",\"status\":");
+        json::string(out, self.status.as_str());
+        out.extend_from_slice(b",\"total_amount\":");
+        json::money(out, &self.total_amount);
+        out.extend_from_slice(b",\"created_at\":");
+        json::timestamp(out, &self.created_at);
+        out.extend_from_slice(b",\"updated_at\":");
+        json::timestamp(out, &self.updated_at);
+        out.extend_from_slice(b",\"items\":");
+        self.items.write_json(out);
+        out.push(b'}');
+    }
+}
+
 impl Order {
     /// One order with its items, in the shape [`Order::from_rows`] reads;
     /// `$1` is the order's id. Shared, since several functions answer with
@@ -416,12 +476,37 @@ impl Order {
 mod tests {
     use super::OrderStatus::*;
 
+    /// Each value, and all of them as an array, written by hand and by
+    /// serde's derive: the same bytes.
+    fn writes_what_the_derive_writes<T: crate::json::WriteJson + serde::Serialize>(values: &[T]) {
+        for one in values {
+            assert_eq!(
+                String::from_utf8(crate::json::to_vec(one)).unwrap(),
+                serde_json::to_string(one).unwrap()
+            );
+        }
+        assert_eq!(
+            String::from_utf8(crate::json::array(values)).unwrap(),
+            serde_json::to_string(values).unwrap()
+        );
+        assert_eq!(crate::json::array::<T>(&[]), b"[]");
+    }
+
+    /// An ordinary instant, and one past the year 9999 (chrono's own text).
+    fn instants() -> [chrono::DateTime<chrono::Utc>; 2] {
+        use chrono::TimeZone;
+        [
+            chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+                + chrono::Duration::microseconds(67),
+            chrono::Utc.with_ymd_and_hms(12_000, 1, 1, 0, 0, 0).unwrap(),
+        ]
+    }
+
+    const AWKWARD: &str = "quote \" back\\slash \u{1} tab\t é ☃";
+
     #[test]
     fn a_product_writes_what_the_derive_writes() {
-        use crate::json::{array, WriteJson};
-        use chrono::TimeZone;
-        let at = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-            + chrono::Duration::microseconds(67);
+        let [at, far] = instants();
         let product = |name: &str, description: Option<&str>, price: &str| super::Product {
             id: 42,
             name: name.to_owned(),
@@ -429,27 +514,63 @@ mod tests {
             price: price.parse().unwrap(),
             stock_quantity: -3,
             created_at: at,
-            updated_at: chrono::Utc.with_ymd_and_hms(12_000, 1, 1, 0, 0, 0).unwrap(),
+            updated_at: far,
         };
-        let products = [
+        writes_what_the_derive_writes(&[
             product("Laptop", Some("15 inch"), "999.99"),
-            product("quote \" back\\slash \u{1} tab\t é ☃", None, "10.00"),
+            product(AWKWARD, None, "10.00"),
             product("", Some(""), "0.10"),
             product("Big", Some("x"), "9999999999.99"),
-        ];
-        for one in &products {
-            let mut out = Vec::new();
-            one.write_json(&mut out);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string(one).unwrap()
-            );
-        }
-        assert_eq!(
-            String::from_utf8(array(&products, 16)).unwrap(),
-            serde_json::to_string(&products).unwrap()
-        );
-        assert_eq!(array::<super::Product>(&[], 16), b"[]");
+        ]);
+    }
+
+    #[test]
+    fn a_user_writes_what_the_derive_writes() {
+        let [at, far] = instants();
+        let user = |username: &str, email: &str| super::User {
+            id: i64::MAX,
+            username: username.to_owned(),
+            email: email.to_owned(),
+            created_at: at,
+            updated_at: far,
+        };
+        writes_what_the_derive_writes(&[user("ada", "ada@example.com"), user(AWKWARD, "")]);
+    }
+
+    #[test]
+    fn an_order_writes_what_the_derive_writes() {
+        let [at, far] = instants();
+        let item = |id: i64, quantity: i32, price: &str| {
+            let price: rust_decimal::Decimal = price.parse().unwrap();
+            super::OrderItem {
+                id,
+                product_id: id * 7,
+                quantity,
+                price,
+                subtotal: price * rust_decimal::Decimal::from(quantity),
+            }
+        };
+        let order = |status, total: &str, items| super::Order {
+            id: 9,
+            user_id: 1,
+            status,
+            total_amount: total.parse().unwrap(),
+            created_at: at,
+            updated_at: far,
+            items,
+        };
+        writes_what_the_derive_writes(&[
+            order(Pending, "0.00", Vec::new()),
+            order(
+                Cancelled,
+                "9999999999.99",
+                vec![
+                    item(1, 1, "0.10"),
+                    item(2, 3, "19.99"),
+                    item(3, 1000, "99999999.99"),
+                ],
+            ),
+        ]);
     }
 
     #[test]

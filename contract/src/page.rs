@@ -6,7 +6,6 @@
 
 use http::header::LINK;
 use http::HeaderValue;
-use serde::Serialize;
 
 use crate::json::{self, WriteJson};
 use crate::{Outcome, Problem, Reply, Request};
@@ -85,32 +84,10 @@ impl Page {
 
     /// The JSON array reply for rows fetched with [`Page::fetch_limit`], with
     /// a `Link` to the next page when there is one.
-    pub fn reply<T: Serialize + Keyed>(&self, req: &Request, rows: Vec<T>) -> Outcome {
-        self.respond(req, rows, Reply::json)
-    }
-
-    /// [`Page::reply`] for rows that write their own JSON, about
-    /// `bytes_per_row` each.
-    pub fn reply_written<T: WriteJson + Keyed>(
-        &self,
-        req: &Request,
-        rows: Vec<T>,
-        bytes_per_row: usize,
-    ) -> Outcome {
-        self.respond(req, rows, |rows| {
-            Ok(Reply::json_written(json::array(rows, bytes_per_row)))
-        })
-    }
-
-    fn respond<T: Keyed>(
-        &self,
-        req: &Request,
-        mut rows: Vec<T>,
-        body: impl FnOnce(&[T]) -> Result<Reply, Problem>,
-    ) -> Outcome {
+    pub fn reply<T: WriteJson + Keyed>(&self, req: &Request, mut rows: Vec<T>) -> Outcome {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let reply = body(&rows)?;
+        let reply = Reply::json_written(json::array(&rows));
         let last = rows.last().map(Keyed::key);
         match (more, last) {
             (true, Some(last)) => {

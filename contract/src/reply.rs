@@ -5,6 +5,7 @@ use http::header::{HeaderName, ETAG, LOCATION};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
+use crate::json::{self, WriteJson};
 use crate::Problem;
 
 /// A successful response; the runtime adds the common headers.
@@ -41,7 +42,11 @@ impl Reply {
         })
     }
 
-    /// 200 with a body that is JSON already (built once, served many times).
+    /// 200 with a resource (or rows of one) that writes its own JSON.
+    pub fn written<T: WriteJson + ?Sized>(value: &T) -> Reply {
+        Self::json_written(json::to_vec(value))
+    }
+
     /// 200 with JSON the caller wrote (see [`crate::json`]).
     pub fn json_written(body: Vec<u8>) -> Reply {
         Reply {
@@ -52,6 +57,7 @@ impl Reply {
         }
     }
 
+    /// 200 with a body that is JSON already (built once, served many times).
     pub fn static_json(body: &'static [u8]) -> Reply {
         Reply {
             status: StatusCode::OK,
@@ -72,8 +78,12 @@ impl Reply {
     }
 
     /// 201 with a `Location` header pointing at the new resource.
-    pub fn created<T: Serialize + ?Sized>(location: String, value: &T) -> Result<Reply, Problem> {
-        Ok(Self::json_with_status(StatusCode::CREATED, value)?.with_location(location))
+    pub fn created<T: WriteJson + ?Sized>(location: String, value: &T) -> Reply {
+        Reply {
+            status: StatusCode::CREATED,
+            ..Self::written(value)
+        }
+        .with_location(location)
     }
 
     /// 204, no body.

@@ -208,7 +208,7 @@ async fn handle(req: Request) -> Outcome {
         Err(error) => return Err(error.into()),
     };
     let order = Order::one(&rows)?;
-    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
+    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)
         .with_etag(order.id, order.updated_at))
 }
 
@@ -236,7 +236,7 @@ async fn place(req: &Request, order: &NewOrder) -> Outcome {
         Err(error) => return Err(error.into()),
     };
     let order = Order::one(&rows)?;
-    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
+    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)
         .with_etag(order.id, order.updated_at))
 }
 
@@ -417,7 +417,7 @@ async fn replay(db: &Db, earlier: &Row, now: Option<String>) -> Outcome {
     // Fresh: the order was committed a moment ago, maybe not yet on a replica.
     let rows = db.fresh().await?.query(Order::SELECT_BY_ID, &[&id]).await?;
     let order = Order::one(&rows)?;
-    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)?
+    Ok(Reply::created(format!("/api/orders/{}", order.id), &order)
         .with_etag(order.id, order.updated_at)
         .with_header(
             header::HeaderName::from_static("idempotent-replayed"),

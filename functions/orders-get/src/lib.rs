@@ -20,7 +20,7 @@ async fn handle(req: Request) -> Outcome {
         .query(Order::SELECT_BY_ID, &[&id])
         .await?;
     match Order::from_rows(&rows)?.pop() {
-        Some(order) => Ok(Reply::json(&order)?.with_etag(order.id, order.updated_at)),
+        Some(order) => Ok(Reply::written(&order).with_etag(order.id, order.updated_at)),
         None => Err(Problem::not_found_id("order", id)),
     }
 }

@@ -73,5 +73,5 @@ async fn handle(req: Request) -> Outcome {
     tx.execute(SET_STATUS, &[&id, &next.as_str()]).await?;
     let rows = tx.query_and_commit(Order::SELECT_BY_ID, &[&id]).await?;
     let order = Order::one(&rows)?;
-    Ok(Reply::json(&order)?.with_etag(order.id, order.updated_at))
+    Ok(Reply::written(&order).with_etag(order.id, order.updated_at))
 }

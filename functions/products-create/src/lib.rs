@@ -56,7 +56,7 @@ async fn handle(req: Request) -> Outcome {
     ];
     let product = Product::from_row(&conn.query_one(INSERT, &params).await?)?;
     Ok(
-        Reply::created(format!("/api/products/{}", product.id), &product)?
+        Reply::created(format!("/api/products/{}", product.id), &product)
             .with_etag(product.id, product.updated_at),
     )
 }

@@ -19,5 +19,5 @@ async fn handle(req: Request) -> Outcome {
     let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
     let row = row.ok_or_else(|| Problem::not_found_id("product", id))?;
     let product = Product::from_row(&row)?;
-    Ok(Reply::json(&product)?.with_etag(product.id, product.updated_at))
+    Ok(Reply::written(&product).with_etag(product.id, product.updated_at))
 }

@@ -92,7 +92,7 @@ async fn handle(req: Request) -> Outcome {
         conn.query_planned(&sql, &params).await?
     };
     // About 230 bytes a product as the sample data has them.
-    page.reply_written(&req, Product::from_rows(&rows)?, 256)
+    page.reply(&req, Product::from_rows(&rows)?)
 }
 
 /// The statement for a search or a price range: `$1` limit, `$2` offset,

@@ -90,5 +90,5 @@ async fn handle(req: Request) -> Outcome {
         );
     };
     let product = Product::from_row(&row)?;
-    Ok(Reply::json(&product)?.with_etag(product.id, product.updated_at))
+    Ok(Reply::written(&product).with_etag(product.id, product.updated_at))
 }

@@ -37,6 +37,8 @@ async fn handle(req: Request) -> Outcome {
         .await
         .map_err(|error| error.or_taken(User::UNIQUE))?;
     let user = User::from_row(&row)?;
-    Ok(Reply::created(format!("/api/users/{}", user.id), &user)?
-        .with_etag(user.id, user.updated_at))
+    Ok(
+        Reply::created(format!("/api/users/{}", user.id), &user)
+            .with_etag(user.id, user.updated_at),
+    )
 }

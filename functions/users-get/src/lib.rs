@@ -18,5 +18,5 @@ async fn handle(req: Request) -> Outcome {
     let row = req.db().shared().await?.query_opt(GET, &[&id]).await?;
     let row = row.ok_or_else(|| Problem::not_found_id("user", id))?;
     let user = User::from_row(&row)?;
-    Ok(Reply::json(&user)?.with_etag(user.id, user.updated_at))
+    Ok(Reply::written(&user).with_etag(user.id, user.updated_at))
 }

@@ -70,5 +70,5 @@ async fn handle(req: Request) -> Outcome {
         return Err(etag::unwritten(&conn, User::VERSION, "user", id, if_match.as_ref()).await);
     };
     let user = User::from_row(&row)?;
-    Ok(Reply::json(&user)?.with_etag(user.id, user.updated_at))
+    Ok(Reply::written(&user).with_etag(user.id, user.updated_at))
 }
