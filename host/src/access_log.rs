@@ -9,9 +9,9 @@
 //! line is [`BATCH_AGE`] old and when the thread ends, so a line is out
 //! within [`BATCH_AGE`] whether traffic goes on or stops. On a
 //! current-thread runtime (the per-core workers) a task of its own,
-//! [`flusher`], keeps the age when no request comes to; a multi-threaded
-//! runtime has no task that stays on one thread, so it calls [`flush`]
-//! from tokio's park hook instead. (Handing over at every park was the
+//! [`flusher`], hands a batch over at its age when no request comes to do
+//! it; a multi-threaded runtime has no task that stays on one thread, so
+//! it calls [`flush`] from tokio's park hook instead. (Handing over at every park was the
 //! workers' way too, until it measured a third of `/health`'s CPU: a
 //! worker a little short of saturation parks thousands of times a second,
 //! and each hand-over woke the log's writer.) Lines look like the rest of
