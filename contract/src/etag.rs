@@ -248,9 +248,10 @@ mod tests {
         let parsed = IfMatch::parse(tag.to_str().unwrap(), 42).unwrap();
         assert!(parsed.matches(at(0x5f1c)));
         assert!(!parsed.matches(at(0x5f1d)));
-        // Zero, the widest id, the year 9999, and an instant before 1970.
+        // Zero, the longest ids, the year 9999, and an instant before 1970.
         for (id, micros) in [
             (1, 0),
+            (i64::MIN, -1),
             (i64::MAX, 253_402_300_799_999_999),
             (-7, -1),
             (3, 0x10),

@@ -70,11 +70,12 @@ pub fn integer(out: &mut Vec<u8>, value: impl itoa::Integer) {
 }
 
 /// An amount, as [`crate::money::serialize`] writes it (a JSON number):
-/// the shortest decimal that reads back as the same double, which for at
-/// most 15 significant digits is the amount's own digits without trailing
-/// zeros (`10.0`, `0.1`, `999.99`), in plain notation from 10^-5 to 10^15.
-/// Those are written straight from the digits; other amounts go through
-/// the double.
+/// the shortest decimal that reads back as the same double. For at most
+/// 15 significant digits that is the amount's own digits, its fraction
+/// cut after the last digit that is not zero but never left empty
+/// (`10.0`, `0.1`, `999.99`), and for at most four decimals it is in plain
+/// notation; those amounts are written straight from the digits, others
+/// go through the double.
 pub fn money(out: &mut Vec<u8>, amount: &Decimal) {
     const FIFTEEN_DIGITS: u128 = 1_000_000_000_000_000;
     let magnitude = amount.mantissa().unsigned_abs();
@@ -164,6 +165,12 @@ mod tests {
                 .wrapping_add(1_442_695_040_888_963_407);
             mantissas.push((seed >> (seed % 50 + 14)) as i64);
         }
+        // Negative zero as well, which the double writes without its sign.
+        let negative_zero = Decimal::from_parts(0, 0, 0, true, 2);
+        let mut out = Vec::new();
+        super::money(&mut out, &negative_zero);
+        assert_eq!(out, through_the_double(&negative_zero).as_bytes());
+        assert_eq!(out, b"0.0");
         for mantissa in mantissas {
             for sign in [1, -1] {
                 for scale in 0..=6 {

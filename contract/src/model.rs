@@ -202,6 +202,7 @@ impl Product {
 }
 
 impl crate::json::WriteJson for Product {
+    /// About 230 bytes as the sample data has them.
     const SIZE_HINT: usize = 256;
 
     fn write_json(&self, out: &mut Vec<u8>) {

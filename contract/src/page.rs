@@ -87,7 +87,7 @@ impl Page {
     pub fn reply<T: WriteJson + Keyed>(&self, req: &Request, mut rows: Vec<T>) -> Outcome {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let reply = Reply::json_written(json::array(&rows));
+        let reply = Reply::json_bytes(json::array(&rows));
         let last = rows.last().map(Keyed::key);
         match (more, last) {
             (true, Some(last)) => {

@@ -44,11 +44,11 @@ impl Reply {
 
     /// 200 with a resource (or rows of one) that writes its own JSON.
     pub fn written<T: WriteJson + ?Sized>(value: &T) -> Reply {
-        Self::json_written(json::to_vec(value))
+        Self::json_bytes(json::to_vec(value))
     }
 
     /// 200 with JSON the caller wrote (see [`crate::json`]).
-    pub fn json_written(body: Vec<u8>) -> Reply {
+    pub fn json_bytes(body: Vec<u8>) -> Reply {
         Reply {
             status: StatusCode::OK,
             content_type: Some("application/json"),

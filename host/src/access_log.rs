@@ -11,11 +11,12 @@
 //! current-thread runtime (the per-core workers) a task of its own,
 //! [`flusher`], hands a batch over at its age when no request comes to do
 //! it; a multi-threaded runtime has no task that stays on one thread, so
-//! it calls [`flush`] from tokio's park hook instead. (Handing over at every park was the
-//! workers' way too, until it measured a third of `/health`'s CPU: a
-//! worker a little short of saturation parks thousands of times a second,
-//! and each hand-over woke the log's writer.) Lines look like the rest of
-//! the log: tracing's text format, or its JSON with `LOG_FORMAT=json`.
+//! it calls [`flush`] from tokio's park hook instead. (Handing over at
+//! every park was the workers' way too, until it measured a third of
+//! `/health`'s CPU: a worker a little short of saturation parks thousands
+//! of times a second, and each hand-over woke the log's writer.) Lines
+//! look like the rest of the log: tracing's text format, or its JSON with
+//! `LOG_FORMAT=json`.
 
 use std::cell::RefCell;
 use std::io::Write;

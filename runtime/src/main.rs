@@ -309,8 +309,8 @@ impl Signals {
 /// writes whatever has piled up with one `write`: no system call and no
 /// lock of stderr per line on a worker. Nothing is dropped (a full queue,
 /// 128k messages, makes the worker wait), and the guard writes out the
-/// rest when main returns; a `SIGKILL` loses what was queued, at most the
-/// last few milliseconds.
+/// rest when main returns; a `SIGKILL` loses what was queued and what the
+/// workers still held, at most the last 100 ms of access lines.
 fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()

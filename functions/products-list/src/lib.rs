@@ -91,7 +91,6 @@ async fn handle(req: Request) -> Outcome {
         );
         conn.query_planned(&sql, &params).await?
     };
-    // About 230 bytes a product as the sample data has them.
     page.reply(&req, Product::from_rows(&rows)?)
 }
 
