@@ -21,20 +21,15 @@ pub fn for_row(id: i64, updated_at: DateTime<Utc>) -> HeaderValue {
     let hex = quoted_hex(updated_at.timestamp_micros() as u64);
     let digits = &hex[1..17];
     let significant = &digits[digits.iter().position(|d| *d != b'0').unwrap_or(15)..];
-    let mut tag = [0u8; 40];
-    let mut len = 0;
-    for part in [
-        b"\"".as_slice(),
-        itoa::Buffer::new().format(id).as_bytes(),
-        b"-",
-        significant,
-        b"\"",
-    ] {
-        tag[len..len + part.len()].copy_from_slice(part);
-        len += part.len();
-    }
+    let mut tag = Vec::with_capacity(40);
+    tag.push(b'"');
+    tag.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    tag.push(b'-');
+    tag.extend_from_slice(significant);
+    tag.push(b'"');
     // Digits, a dash and quotes: always a valid header value.
-    HeaderValue::from_bytes(&tag[..len]).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(tag))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
 /// A body built into the binary, with its strong tag worked out when the

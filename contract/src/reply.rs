@@ -19,27 +19,15 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// 200 with `value` as JSON.
+    /// 200 with `value` as JSON, through serde (resources write their own:
+    /// [`Reply::written`]).
     pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Reply, Problem> {
-        Self::json_with_status(StatusCode::OK, value)
-    }
-
-    pub fn json_with_status<T: Serialize + ?Sized>(
-        status: StatusCode,
-        value: &T,
-    ) -> Result<Reply, Problem> {
-        // Most bodies fit; a list grows the buffer a few times at most.
         let mut body = Vec::with_capacity(512);
         serde_json::to_writer(&mut body, value).map_err(|error| {
             tracing::error!(%error, "a reply could not be serialised");
             Problem::internal()
         })?;
-        Ok(Reply {
-            status,
-            content_type: Some("application/json"),
-            body: Bytes::from(body),
-            headers: Vec::new(),
-        })
+        Ok(Self::json_bytes(body))
     }
 
     /// 200 with a resource (or rows of one) that writes its own JSON.
