@@ -7,8 +7,8 @@
 //! that writes, by comparing `updated_at`, never check-then-write.
 //!
 //! `If-None-Match` on a GET is the runtime's business (it turns a matching
-//! 200 into 304); `If-Match` is each writing function's, through
-//! [`crate::Request::if_match`].
+//! 200 into 304); `If-Match`, and `If-None-Match` on a write, are each
+//! writing function's, through [`crate::Request::condition`].
 
 use chrono::{DateTime, Utc};
 use http::HeaderValue;
@@ -83,49 +83,72 @@ const fn quoted_hex(value: u64) -> [u8; 18] {
     tag
 }
 
-/// What an `If-Match` header asks of the row with a given id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IfMatch {
-    /// `*`: any current version; the row only has to exist.
-    Any,
-    /// The versions (`updated_at`) the client would accept; empty when none
-    /// of its tags can be this row's, which no version matches.
-    Versions(Vec<DateTime<Utc>>),
+/// What `If-Match` and `If-None-Match` ask of a write to the row with a
+/// given id (RFC 9110 §13.1.1, §13.1.2). Checked in the statement that
+/// writes: `AND ($n::timestamptz[] IS NULL OR updated_at = ANY($n))` for
+/// [`Condition::versions`] and `AND updated_at <> ALL($m)` for
+/// [`Condition::refused`].
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Condition {
+    /// The versions (`updated_at`) `If-Match` accepts; `None` for any
+    /// (`*`, or no `If-Match`), empty when none of its tags can be this
+    /// row's, which no version matches.
+    accept: Option<Vec<DateTime<Utc>>>,
+    /// The versions `If-None-Match` refuses: the client means to change
+    /// the row only if it is not in one of these.
+    refuse: Vec<DateTime<Utc>>,
 }
 
-impl IfMatch {
-    /// Parses the header for the row `id`: `*`, or a list of strong tags.
-    /// Weak tags never match (strong comparison, RFC 9110 §13.1.1); a value
-    /// that is not a list of tags at all is 400.
-    pub fn parse(value: &str, id: i64) -> Result<IfMatch, Problem> {
-        if value.trim() == "*" {
-            return Ok(IfMatch::Any);
+impl Condition {
+    /// The condition of `If-Match` (`if_match`) and `If-None-Match`
+    /// (`if_none_match`) on the row `id`: `*`, or lists of tags. For
+    /// `If-Match`, weak tags never match (strong comparison); a value that
+    /// is not a list of tags at all is 400. `If-None-Match: *` refuses
+    /// every version that exists: a write to an existing row is 412.
+    pub fn parse(
+        if_match: Option<&str>,
+        if_none_match: Option<&str>,
+        id: i64,
+    ) -> Result<Condition, Problem> {
+        let mut condition = Condition::default();
+        if let Some(value) = if_match.filter(|value| value.trim() != "*") {
+            let mut versions = Vec::new();
+            for tag in tags(value)? {
+                if let Tag::Strong(opaque) = tag {
+                    versions.extend(row_version(opaque, id));
+                }
+            }
+            condition.accept = Some(versions);
         }
-        let mut versions = Vec::new();
-        for tag in tags(value)? {
-            if let Tag::Strong(opaque) = tag {
-                if let Some(version) = row_version(opaque, id) {
-                    versions.push(version);
+        if let Some(value) = if_none_match {
+            if value.trim() == "*" {
+                condition.accept = Some(Vec::new());
+            } else {
+                for tag in tags(value)? {
+                    let (Tag::Strong(opaque) | Tag::Weak(opaque)) = tag;
+                    condition.refuse.extend(row_version(opaque, id));
                 }
             }
         }
-        Ok(IfMatch::Versions(versions))
+        Ok(condition)
     }
 
     /// The versions for a statement's `updated_at = ANY($n)`; `None` for any.
     pub fn versions(&self) -> Option<&[DateTime<Utc>]> {
-        match self {
-            IfMatch::Any => None,
-            IfMatch::Versions(versions) => Some(versions),
-        }
+        self.accept.as_deref()
+    }
+
+    /// The versions for a statement's `updated_at <> ALL($m)`.
+    pub fn refused(&self) -> &[DateTime<Utc>] {
+        &self.refuse
     }
 
     /// Whether the row's current version is one the client accepts.
     pub fn matches(&self, updated_at: DateTime<Utc>) -> bool {
-        match self {
-            IfMatch::Any => true,
-            IfMatch::Versions(versions) => versions.contains(&updated_at),
-        }
+        self.accept
+            .as_ref()
+            .is_none_or(|versions| versions.contains(&updated_at))
+            && !self.refuse.contains(&updated_at)
     }
 }
 
@@ -139,17 +162,16 @@ pub fn precondition_failed(kind: &str, id: i64, current: DateTime<Utc>) -> Probl
     .with_header(http::header::ETAG, for_row(id, current))
 }
 
-/// Why a write with `AND ($n::timestamptz[] IS NULL OR updated_at = ANY($n))`
-/// touched no row: 412 with the current tag when the row is there in
+/// Why a write with a [`Condition`] in its statement touched no row: 412 with the current tag when the row is there in
 /// another version, else 404. Asked after the write, never before it.
 pub async fn unwritten(
     conn: &PgConn,
     version_sql: &'static str,
     kind: &str,
     id: i64,
-    if_match: Option<&IfMatch>,
+    condition: Option<&Condition>,
 ) -> Problem {
-    if if_match.is_some() {
+    if condition.is_some() {
         match conn.query_opt(version_sql, &[&id]).await {
             Ok(Some(row)) => match row.try_get::<_, DateTime<Utc>>(0) {
                 Ok(current) => return precondition_failed(kind, id, current),
@@ -174,14 +196,40 @@ pub fn none_match_hits(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool 
     let Ok(ours) = etag.to_str() else {
         return false;
     };
-    let ours = ours.trim_start_matches("W/").trim_matches('"');
+    let ours = unencoded(ours.trim_start_matches("W/").trim_matches('"'));
     match tags(value) {
         Ok(tags) => tags.iter().any(|tag| match tag {
-            Tag::Strong(opaque) | Tag::Weak(opaque) => *opaque == ours,
+            Tag::Strong(opaque) | Tag::Weak(opaque) => unencoded(opaque) == ours,
         }),
         Err(_) => false,
     }
 }
+
+/// The tags of a compressed body: the tag of the same content unencoded,
+/// plus a suffix naming the encoding, so that each encoding's bytes have a
+/// strong tag of their own (RFC 9110 §8.8.3) while a condition on the
+/// resource reads the version from either.
+const ENCODING_SUFFIXES: [&str; 2] = ["-br", "-gzip"];
+
+/// `tag` (a strong `"…"`) for the body encoded with `token` (`br`, `gzip`).
+pub fn encoded(tag: &HeaderValue, token: &str) -> Option<HeaderValue> {
+    let opaque = tag.to_str().ok()?.strip_prefix('"')?.strip_suffix('"')?;
+    HeaderValue::try_from(format!("\"{opaque}-{token}\"")).ok()
+}
+
+/// The opaque part of a tag without an encoding's suffix.
+fn unencoded(opaque: &str) -> &str {
+    ENCODING_SUFFIXES
+        .iter()
+        .find_map(|suffix| opaque.strip_suffix(suffix))
+        .unwrap_or(opaque)
+}
+
+/// The earliest instant PostgreSQL's `timestamptz` holds (4713 BC), in µs
+/// since 1970: a tag naming an earlier one names no row's version, and is
+/// never handed to the database (which would refuse it). Its latest
+/// (294276 AD) is past the latest chrono holds, so needs no check.
+const PG_EARLIEST_MICROS: i64 = -210_866_803_200_000_000;
 
 enum Tag<'a> {
     Strong(&'a str),
@@ -220,12 +268,15 @@ fn tags(value: &str) -> Result<Vec<Tag<'_>>, Problem> {
 
 /// The `updated_at` a tag of [`for_row`]'s shape names, if it is row `id`'s.
 fn row_version(opaque: &str, id: i64) -> Option<DateTime<Utc>> {
-    let (tag_id, micros) = opaque.split_once('-')?;
+    let (tag_id, micros) = unencoded(opaque).split_once('-')?;
     if tag_id.parse::<i64>().ok()? != id || micros.is_empty() || micros.len() > 16 {
         return None;
     }
-    let micros = u64::from_str_radix(micros, 16).ok()?;
-    DateTime::from_timestamp_micros(micros as i64)
+    let micros = u64::from_str_radix(micros, 16).ok()? as i64;
+    if micros < PG_EARLIEST_MICROS {
+        return None;
+    }
+    DateTime::from_timestamp_micros(micros)
 }
 
 #[cfg(test)]
@@ -240,7 +291,7 @@ mod tests {
     fn a_row_tag_names_its_id_and_version() {
         let tag = for_row(42, at(0x5f1c));
         assert_eq!(tag, "\"42-5f1c\"");
-        let parsed = IfMatch::parse(tag.to_str().unwrap(), 42).unwrap();
+        let parsed = Condition::parse(tag.to_str().ok(), None, 42).unwrap();
         assert!(parsed.matches(at(0x5f1c)));
         assert!(!parsed.matches(at(0x5f1d)));
         // Zero, the longest ids, the year 9999, and an instant before 1970.
@@ -256,19 +307,58 @@ mod tests {
         }
     }
 
+    fn if_match(value: &str, id: i64) -> Result<Condition, Problem> {
+        Condition::parse(Some(value), None, id)
+    }
+
     #[test]
     fn if_match_takes_lists_and_star_and_never_a_weak_or_foreign_tag() {
-        assert_eq!(IfMatch::parse("*", 1).unwrap(), IfMatch::Any);
-        let list = IfMatch::parse("\"7-1\", \"1-a\" , W/\"1-b\"", 1).unwrap();
-        assert_eq!(list, IfMatch::Versions(vec![at(0xa)]));
+        assert_eq!(if_match("*", 1).unwrap(), Condition::default());
+        let list = if_match("\"7-1\", \"1-a\" , W/\"1-b\"", 1).unwrap();
+        assert_eq!(list.versions(), Some(&[at(0xa)][..]));
         assert_eq!(
-            IfMatch::parse("\"nonsense\"", 1).unwrap(),
-            IfMatch::Versions(vec![])
+            if_match("\"nonsense\"", 1).unwrap().versions(),
+            Some(&[][..])
         );
         for bad in ["42-1", "\"unterminated", "", " , "] {
-            let problem = IfMatch::parse(bad, 42).unwrap_err();
+            let problem = if_match(bad, 42).unwrap_err();
             assert_eq!(problem.status, http::StatusCode::BAD_REQUEST, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_tag_outside_what_postgresql_holds_names_no_version() {
+        // Far before 4713 BC, and after 294276 AD: no row has that version,
+        // and the database is never asked about it.
+        for tag in ["\"1-c000000000000000\"", "\"1-7fffffffffffffff\""] {
+            assert_eq!(if_match(tag, 1).unwrap().versions(), Some(&[][..]), "{tag}");
+        }
+        assert_eq!(
+            if_match("\"1-0\"", 1).unwrap().versions(),
+            Some(&[at(0)][..])
+        );
+    }
+
+    #[test]
+    fn if_none_match_on_a_write_refuses_its_versions() {
+        let star = Condition::parse(None, Some("*"), 1).unwrap();
+        assert!(!star.matches(at(0xa)));
+        let listed = Condition::parse(None, Some("\"1-a\", W/\"1-b\""), 1).unwrap();
+        assert_eq!(listed.refused(), &[at(0xa), at(0xb)]);
+        assert!(!listed.matches(at(0xa)) && !listed.matches(at(0xb)));
+        assert!(listed.matches(at(0xc)));
+        assert_eq!(listed.versions(), None);
+    }
+
+    #[test]
+    fn an_encoded_tag_names_the_same_version() {
+        let tag = for_row(1, at(0xa));
+        let br = encoded(&tag, "br").unwrap();
+        assert_eq!(br, "\"1-a-br\"");
+        assert_ne!(br, tag);
+        assert!(if_match(br.to_str().unwrap(), 1).unwrap().matches(at(0xa)));
+        assert!(none_match_hits(&br, &tag));
+        assert!(none_match_hits(&tag, &br));
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Page {
         };
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
-                "limit" => match value.parse::<i64>() {
+                "limit" => match digits(&value) {
                     Ok(limit) if (1..=Self::MAX_LIMIT).contains(&limit) => page.limit = limit,
                     _ => {
                         return Err(crate::query::invalid(
@@ -52,7 +52,7 @@ impl Page {
                         ))
                     }
                 },
-                "after" => match value.parse::<i64>() {
+                "after" => match digits(&value) {
                     Ok(after) if after >= 0 => page.after = after,
                     _ => {
                         return Err(crate::query::invalid(
@@ -61,7 +61,7 @@ impl Page {
                         ))
                     }
                 },
-                "offset" => match value.parse::<i64>() {
+                "offset" => match digits(&value) {
                     Ok(offset) if offset >= 0 => page.offset = offset,
                     _ => {
                         return Err(crate::query::invalid(
@@ -74,6 +74,13 @@ impl Page {
             }
         }
         Ok(page)
+    }
+
+    /// Whether the page's cost grows with what the client asked (an
+    /// `offset` makes the database read every row it skips): such a read
+    /// runs on a connection of its own, never one shared with other reads.
+    pub fn costly(&self) -> bool {
+        self.offset > 0
     }
 
     /// How many rows to fetch: one more than the page, to learn whether
@@ -115,6 +122,15 @@ impl Page {
     }
 }
 
+/// A paging number as plain decimal digits: `+5`, ` 5` and `5.0` are
+/// refused alike, whether the client wrote `+` or `%2B`.
+fn digits(value: &str) -> Result<i64, ()> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    value.parse().map_err(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +161,10 @@ mod tests {
             "after=-1",
             "after=x",
             "limit=99999999999999999999",
+            "limit=%2B5",
+            "limit=+5",
+            "offset=%2B1",
+            "after=%205",
         ] {
             assert_eq!(
                 Page::from_query(bad).unwrap_err().status.as_u16(),

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Uri};
 use serde::de::DeserializeOwned;
 
-use crate::etag::IfMatch;
+use crate::etag::Condition;
 use crate::{Db, Method, Problem, ServiceInfo};
 
 /// Path parameters as (name, byte range in the path); the values are never
@@ -99,24 +99,34 @@ impl Request {
         }
     }
 
-    /// The `If-Match` condition on the row `id`, when the client sent one;
-    /// see [`crate::etag::IfMatch`].
-    pub fn if_match(&self, id: i64) -> Result<Option<IfMatch>, Problem> {
-        let values: Vec<&str> = self
-            .parts
-            .headers
-            .get_all(http::header::IF_MATCH)
-            .iter()
-            .map(|value| {
-                value
-                    .to_str()
-                    .map_err(|_| Problem::bad_request("If-Match must be visible ASCII"))
-            })
-            .collect::<Result<_, _>>()?;
-        if values.is_empty() {
+    /// The `If-Match` / `If-None-Match` condition on a write to the row
+    /// `id`, when the client sent either; see [`crate::etag::Condition`].
+    pub fn condition(&self, id: i64) -> Result<Option<Condition>, Problem> {
+        let if_match = self.header_list(http::header::IF_MATCH)?;
+        let if_none_match = self.header_list(http::header::IF_NONE_MATCH)?;
+        if if_match.is_none() && if_none_match.is_none() {
             return Ok(None);
         }
-        IfMatch::parse(&values.join(","), id).map(Some)
+        Condition::parse(if_match.as_deref(), if_none_match.as_deref(), id).map(Some)
+    }
+
+    /// A list-valued header, its lines joined with commas (RFC 9110 §5.3):
+    /// `None` when absent, 400 when not visible ASCII.
+    fn header_list(&self, name: http::header::HeaderName) -> Result<Option<String>, Problem> {
+        let mut joined: Option<String> = None;
+        for value in self.parts.headers.get_all(&name) {
+            let value = value
+                .to_str()
+                .map_err(|_| Problem::bad_request(format!("{name} must be visible ASCII")))?;
+            match &mut joined {
+                Some(list) => {
+                    list.push(',');
+                    list.push_str(value);
+                }
+                None => joined = Some(value.to_owned()),
+            }
+        }
+        Ok(joined)
     }
 
     /// The query string as `T`; see [`crate::query::parse`].

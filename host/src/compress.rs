@@ -3,11 +3,16 @@
 //! are; compressing them would cost more CPU than it saves on the wire.
 //!
 //! A request without `Accept-Encoding` costs one header lookup.
+//!
+//! Each encoding's bytes get a strong `ETag` of their own (the identity
+//! tag plus `-br` or `-gzip`, [`contract::etag::encoded`]), and the 304 and
+//! the `HEAD` that stand for such a response carry the same `ETag`, `Vary`
+//! and length the `GET` would.
 
 use std::io::Write;
 
 use bytes::Bytes;
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, VARY};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, ETAG, VARY};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 /// Bodies shorter than this are sent as they are.
@@ -39,9 +44,11 @@ impl Encoding {
         for item in accept.split(',') {
             let mut parts = item.split(';');
             let token = parts.next().unwrap_or_default().trim();
+            // Parameter names are case-insensitive: `Q=0` refuses too.
             let q = parts
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
+                .filter_map(|p| p.split_once('='))
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+                .find_map(|(_, q)| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
             match token.to_ascii_lowercase().as_str() {
                 "br" => br = Some(q),
@@ -82,26 +89,19 @@ impl Encoding {
 }
 
 /// Compresses `body` in place when it is large enough and the client takes
-/// an encoding. A response of that size says it varies by `Accept-Encoding`
-/// either way, so a cache keeps the two apart. Never for HEAD (no body goes
-/// out), 204 or 304.
+/// an encoding; see [`negotiate`]. `HEAD` is treated as the `GET` it
+/// stands for (hyper sends its headers, with the encoded length, and no
+/// body).
 pub fn apply(
     accept: Option<&HeaderValue>,
-    head_only: bool,
     status: StatusCode,
     headers: &mut HeaderMap,
     body: &mut Bytes,
 ) {
-    if body.len() < MIN_BYTES
-        || head_only
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-        || headers.contains_key(CONTENT_ENCODING)
-    {
+    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return;
     }
-    headers.append(VARY, HeaderValue::from_static("Accept-Encoding"));
-    let Some(encoding) = accept.and_then(Encoding::negotiate) else {
+    let Some(encoding) = negotiate(accept, body.len(), headers) else {
         return;
     };
     match encoding.encode(body) {
@@ -109,8 +109,35 @@ pub fn apply(
             *body = Bytes::from(encoded);
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
             headers.remove(CONTENT_LENGTH);
+            retag(headers, encoding);
         }
         Err(error) => tracing::warn!(%error, "compression failed; sent as it is"),
+    }
+}
+
+/// The encoding for a representation of `length` bytes, if any, and
+/// `Vary: Accept-Encoding` when its size makes it a candidate (a cache then
+/// keeps the encodings apart, compressed or not). Also for a 304, whose
+/// headers are those of the 200 it stands for, with [`retag`].
+pub fn negotiate(
+    accept: Option<&HeaderValue>,
+    length: usize,
+    headers: &mut HeaderMap,
+) -> Option<Encoding> {
+    if length < MIN_BYTES || headers.contains_key(CONTENT_ENCODING) {
+        return None;
+    }
+    headers.append(VARY, HeaderValue::from_static("Accept-Encoding"));
+    accept.and_then(Encoding::negotiate)
+}
+
+/// The strong `ETag` of the body encoded with `encoding`.
+pub fn retag(headers: &mut HeaderMap, encoding: Encoding) {
+    if let Some(tag) = headers
+        .get(ETAG)
+        .and_then(|tag| contract::etag::encoded(tag, encoding.token()))
+    {
+        headers.insert(ETAG, tag);
     }
 }
 
@@ -131,6 +158,33 @@ mod tests {
         assert_eq!(pick("identity"), None);
         assert_eq!(pick("*"), Some(Encoding::Brotli));
         assert_eq!(pick("*;q=0, gzip"), Some(Encoding::Gzip));
+        assert_eq!(pick("gzip;Q=0"), None);
+        assert_eq!(pick("br; Q=0.1, gzip;q=0.9"), Some(Encoding::Gzip));
+    }
+
+    #[test]
+    fn each_encoding_has_its_own_strong_tag_and_every_answer_varies() {
+        let body = Bytes::from(vec![b'a'; MIN_BYTES]);
+        let tagged = || {
+            let mut headers = HeaderMap::new();
+            headers.insert(ETAG, HeaderValue::from_static("\"1-a\""));
+            headers
+        };
+        let mut tags = Vec::new();
+        for accept in [None, Some("br"), Some("gzip")] {
+            let accept = accept.map(HeaderValue::from_static);
+            let (mut headers, mut encoded) = (tagged(), body.clone());
+            apply(accept.as_ref(), StatusCode::OK, &mut headers, &mut encoded);
+            assert_eq!(headers[VARY], "Accept-Encoding");
+            tags.push(headers[ETAG].clone());
+        }
+        assert_eq!(tags, ["\"1-a\"", "\"1-a-br\"", "\"1-a-gzip\""]);
+        // A small body keeps its tag and says nothing of encodings.
+        let (mut headers, mut small) = (tagged(), Bytes::from_static(b"{}"));
+        let br = HeaderValue::from_static("br");
+        apply(Some(&br), StatusCode::OK, &mut headers, &mut small);
+        assert_eq!(headers.get(VARY), None);
+        assert_eq!(headers[ETAG], "\"1-a\"");
     }
 
     #[test]

@@ -81,7 +81,12 @@ impl Cors {
     /// preflight). Every answer says it varies by `Origin`, so a cache never
     /// gives one origin's answer to another.
     pub fn mark(&self, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
-        if let Cors::Origins(_) = self {
+        // A preflight's answer already says it varies by `Origin`.
+        let varies = headers
+            .get_all(VARY)
+            .iter()
+            .any(|vary| vary.as_bytes().starts_with(b"Origin"));
+        if matches!(self, Cors::Origins(_)) && !varies {
             headers.append(VARY, HeaderValue::from_static("Origin"));
         }
         let Some(allow_origin) = origin.and_then(|origin| self.allowed(origin)) else {

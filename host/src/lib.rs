@@ -406,7 +406,7 @@ impl Serve for MetricsOnly {
         };
         let delivery = service::Delivery {
             accept_encoding: request.headers().get(http::header::ACCEPT_ENCODING),
-            head: request.method() == http::Method::HEAD,
+            not_modified_length: None,
         };
         service::render(outcome, delivery, |_| {})
     }

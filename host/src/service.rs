@@ -12,8 +12,9 @@ use bytes::Bytes;
 use contract::trace::Recorder;
 use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
 use http::header::{
-    HeaderName, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH,
-    CONTENT_TYPE, ETAG, IF_NONE_MATCH, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderName, HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL,
+    CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, ORIGIN, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
@@ -130,13 +131,16 @@ impl App {
                 Ok(reply) => (reply.status, None),
                 Err(problem) => (problem.status, problem.rejection),
             };
-            let outcome = match (outcome, &asks.if_none_match) {
-                (Ok(reply), Some(if_none_match)) => Ok(not_modified(reply, if_none_match)),
-                (outcome, _) => outcome,
+            let (outcome, not_modified_length) = match (outcome, &asks.if_none_match) {
+                (Ok(reply), Some(if_none_match)) => {
+                    let (reply, length) = not_modified(reply, if_none_match);
+                    (Ok(reply), length)
+                }
+                (outcome, _) => (outcome, None),
             };
             let delivery = Delivery {
                 accept_encoding: asks.accept_encoding.as_ref(),
-                head: method == http::Method::HEAD,
+                not_modified_length,
             };
             let response = render(outcome, delivery, |headers| {
                 if let Ok(value) = HeaderValue::try_from(request_id.as_str()) {
@@ -204,15 +208,18 @@ impl App {
         recorder: Option<&Recorder>,
     ) -> (&'static str, Option<FunctionId>, Outcome) {
         let path = request.uri().path();
+        if request.method() == http::Method::OPTIONS {
+            if let Some(cors) = &self.cors {
+                return self.options(cors, &request);
+            }
+        }
         if path == "/metrics" {
             if let Some(metrics) = &self.metrics {
                 return ("/metrics", None, metrics.answer(&request));
             }
         }
-        if request.method() == http::Method::OPTIONS {
-            if let Some(cors) = &self.cors {
-                return self.options(cors, &request);
-            }
+        if let Some(problem) = refused_outright(&request) {
+            return ("unmatched", None, Err(problem));
         }
         let (function, method, params) = match self.router.find(request.method(), path) {
             Match::Found {
@@ -259,6 +266,9 @@ impl App {
             None => None,
         };
         let (parts, body) = request.into_parts();
+        if let Some(problem) = unsupported_encoding(&parts.headers) {
+            return (route, Some(function), Err(problem));
+        }
         let body = match self.read_body(&parts.headers, body).await {
             Ok(body) => body,
             Err(problem) => return (route, Some(function), Err(problem)),
@@ -303,6 +313,7 @@ impl App {
         let path = request.uri().path();
         let allow = match self.router.find(request.method(), path) {
             Match::MethodNotAllowed { allow } => allow,
+            _ if path == "/metrics" && self.metrics.is_some() => "GET, HEAD",
             Match::Found { .. } | Match::NotFound => {
                 let problem = Problem::not_found(format!("no route for {}", truncate(path, 200)));
                 return ("unmatched", None, Err(problem));
@@ -390,9 +401,9 @@ impl Asks {
         };
         for (name, value) in request.headers() {
             if name == ACCEPT_ENCODING {
-                asks.accept_encoding = Some(value.clone());
+                asks.accept_encoding = Some(joined(asks.accept_encoding.take(), value));
             } else if name == IF_NONE_MATCH && safe {
-                asks.if_none_match = Some(value.clone());
+                asks.if_none_match = Some(joined(asks.if_none_match.take(), value));
             } else if name == CACHE_CONTROL {
                 asks.fresh_reads |= no_cache(value);
             } else if name == ORIGIN && cors {
@@ -407,22 +418,76 @@ impl Asks {
     }
 }
 
+/// A list-valued header sent as several lines, as one (RFC 9110 §5.3).
+fn joined(earlier: Option<HeaderValue>, value: &HeaderValue) -> HeaderValue {
+    let Some(earlier) = earlier else {
+        return value.clone();
+    };
+    let mut both = Vec::with_capacity(earlier.len() + value.len() + 2);
+    both.extend_from_slice(earlier.as_bytes());
+    both.extend_from_slice(b", ");
+    both.extend_from_slice(value.as_bytes());
+    HeaderValue::from_bytes(&both).unwrap_or(earlier)
+}
+
 /// A 200 whose `ETag` the client already holds becomes 304 with no body
-/// (RFC 9110 §13.1.2): the same headers but the body's own.
-fn not_modified(reply: Reply, if_none_match: &HeaderValue) -> Reply {
+/// (RFC 9110 §13.1.2): the same headers but the body's own. With it, the
+/// length of the body it stands for, whose encoding decides its headers.
+fn not_modified(reply: Reply, if_none_match: &HeaderValue) -> (Reply, Option<usize>) {
     let hit = reply.status == StatusCode::OK
         && reply.headers.iter().any(|(name, etag)| {
             name == ETAG && contract::etag::none_match_hits(if_none_match, etag)
         });
     if !hit {
-        return reply;
+        return (reply, None);
     }
-    Reply {
+    let length = reply.body.len();
+    let reply = Reply {
         status: StatusCode::NOT_MODIFIED,
         content_type: None,
         body: Bytes::new(),
         headers: reply.headers,
+    };
+    (reply, Some(length))
+}
+
+/// The longest query string served: no endpoint reads more than a few
+/// short parameters, and a long one costs parsing on every list request.
+pub const MAX_QUERY_BYTES: usize = 4096;
+
+/// What no function sees: a query string past [`MAX_QUERY_BYTES`] (414).
+fn refused_outright<B>(request: &http::Request<B>) -> Option<Problem> {
+    let length = request.uri().query().map_or(0, str::len);
+    (length > MAX_QUERY_BYTES).then(|| {
+        Problem::new(
+            StatusCode::URI_TOO_LONG,
+            format!("the query string is {length} bytes; at most {MAX_QUERY_BYTES} are served"),
+        )
+    })
+}
+
+/// 415 for a body in a `Content-Encoding` the runtime does not decode
+/// (any but `identity`): read as plain, it would be taken for what it is
+/// not (RFC 9110 §8.4).
+fn unsupported_encoding(headers: &http::HeaderMap) -> Option<Problem> {
+    let encodings: Vec<&str> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("?").split(','))
+        .map(str::trim)
+        .filter(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"))
+        .collect();
+    if encodings.is_empty() {
+        return None;
     }
+    let problem = Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!(
+            "request bodies are read unencoded; Content-Encoding `{}` is not accepted",
+            truncate(&encodings.join(", "), 100)
+        ),
+    );
+    Some(problem.with_header(ACCEPT_ENCODING, HeaderValue::from_static("identity")))
 }
 
 /// `Cache-Control: no-cache`: the client will not take a stored (here: a
@@ -478,11 +543,13 @@ fn truncate(text: &str, max: usize) -> &str {
     }
 }
 
-/// How a response goes out: compressed when the client accepts it, and
-/// for `HEAD` with the headers a `GET` would have.
+/// How a response goes out: compressed when the client accepts it (a
+/// `HEAD` as the `GET` it stands for, hyper sending no body), and a 304
+/// with the headers of the 200 it stands for.
 pub(crate) struct Delivery<'a> {
     pub accept_encoding: Option<&'a HeaderValue>,
-    pub head: bool,
+    /// For a 304, the length of the body it stands for.
+    pub not_modified_length: Option<usize>,
 }
 
 /// The HTTP response for an outcome: its own headers, then the ones
@@ -532,13 +599,12 @@ pub(crate) fn render(
         }
     };
     finish(headers);
-    compress::apply(
-        delivery.accept_encoding,
-        delivery.head,
-        parts.status,
-        headers,
-        &mut body,
-    );
+    if let Some(length) = delivery.not_modified_length {
+        if let Some(encoding) = compress::negotiate(delivery.accept_encoding, length, headers) {
+            compress::retag(headers, encoding);
+        }
+    }
+    compress::apply(delivery.accept_encoding, parts.status, headers, &mut body);
     http::Response::from_parts(parts, Full::new(body))
 }
 

@@ -39,6 +39,7 @@ impl Parent {
         let value = headers.get(&TRACEPARENT)?.to_str().ok()?.trim();
         let mut parts = value.split('-');
         let version = parts.next()?;
+        hex_array::<1>(version)?;
         let trace_id = hex_array::<16>(parts.next()?)?;
         let span_id = hex_array::<8>(parts.next()?)?;
         let flags = hex_array::<1>(parts.next()?)?[0];
@@ -49,12 +50,7 @@ impl Parent {
         if trace_id == [0; 16] || span_id == [0; 8] {
             return None;
         }
-        let trace_state = headers
-            .get_all(&TRACESTATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
+        let trace_state = trace_state(headers);
         Some(Parent {
             trace_id,
             span_id,
@@ -62,6 +58,36 @@ impl Parent {
             trace_state,
         })
     }
+}
+
+/// Most list members `tracestate` may have (W3C Trace Context §3.3.1.1).
+const TRACESTATE_MEMBERS: usize = 32;
+/// The longest `tracestate` carried on: the length every vendor must be
+/// able to propagate (§3.3.1.5). A longer one is dropped whole, so that what
+/// a caller writes cannot grow each exported span without bound.
+const TRACESTATE_BYTES: usize = 512;
+
+/// The caller's `tracestate` lines joined, or empty when it is too long or
+/// has too many members to carry on.
+fn trace_state(headers: &HeaderMap) -> String {
+    let mut joined = String::new();
+    for value in headers.get_all(&TRACESTATE) {
+        let Ok(value) = value.to_str() else {
+            return String::new();
+        };
+        if joined.len() + value.len() + 1 > TRACESTATE_BYTES {
+            return String::new();
+        }
+        if !joined.is_empty() {
+            joined.push(',');
+        }
+        joined.push_str(value);
+    }
+    let members = joined.split(',').filter(|m| !m.trim().is_empty()).count();
+    if members > TRACESTATE_MEMBERS {
+        return String::new();
+    }
+    joined
 }
 
 fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -371,10 +397,30 @@ mod tests {
             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
             "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "nonsense",
         ] {
             assert!(Parent::from_headers(&headers(bad)).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_tracestate_past_the_spec_bounds_is_dropped() {
+        let with_state = |states: &[String]| {
+            let mut headers = headers("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+            for state in states {
+                headers.append(&TRACESTATE, HeaderValue::try_from(state.as_str()).unwrap());
+            }
+            Parent::from_headers(&headers).unwrap().trace_state
+        };
+        let two = ["a=1".to_owned(), "b=2".to_owned()];
+        assert_eq!(with_state(&two), "a=1,b=2");
+        let members: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(with_state(&members[..32]).split(',').count(), 32);
+        assert_eq!(with_state(&members), "");
+        assert_eq!(with_state(&["a=".to_owned() + &"x".repeat(600)]), "");
+        assert_eq!(with_state(&["a=".to_owned() + &"x".repeat(200_000)]), "");
     }
 
     #[test]

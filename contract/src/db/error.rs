@@ -143,6 +143,11 @@ fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
         || *code == SqlState::UNTRANSLATABLE_CHARACTER
     {
         Problem::invalid_field("body", "a value is out of the range the store accepts")
+    } else if code.code().starts_with("22") {
+        // Any other data exception (class 22: a timestamp, a length, an
+        // encoding out of range) comes of a value the client sent.
+        tracing::info!(%error, "a value the database refused");
+        Problem::bad_request("a value in the request is out of the range the store accepts")
     } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
         || *code == SqlState::T_R_DEADLOCK_DETECTED
         || *code == SqlState::LOCK_NOT_AVAILABLE

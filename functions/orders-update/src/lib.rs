@@ -36,7 +36,7 @@ const SET_STATUS: &str = "UPDATE orders SET status = $2 WHERE id = $1";
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let next = req.json::<Change>()?.status;
-    let if_match = req.if_match(id)?;
+    let condition = req.condition(id)?;
 
     let mut conn = req.db().exclusive().await?;
     let tx = conn.transaction().await?;
@@ -48,7 +48,7 @@ async fn handle(req: Request) -> Outcome {
         .map_err(|_| Problem::internal())?;
     // Checked on the locked row: no other write can come between.
     let version = row.try_get(1)?;
-    if if_match.is_some_and(|wanted| !wanted.matches(version)) {
+    if condition.is_some_and(|wanted| !wanted.matches(version)) {
         return Err(etag::precondition_failed("order", id, version));
     }
     if !current.can_become(next) {

@@ -1,6 +1,6 @@
 //! `DELETE /api/products/{id}`: 204; 409 while order items refer to it.
 
-use contract::etag::{self, IfMatch};
+use contract::etag::{self, Condition};
 use contract::model::Product;
 use contract::{Function, Limits, Method, Outcome, Reply, Request};
 
@@ -13,15 +13,17 @@ pub const FUNCTION: Function = Function {
 };
 
 const DELETE: &str = "DELETE FROM products
-    WHERE id = $1 AND ($2::timestamptz[] IS NULL OR updated_at = ANY($2))";
+    WHERE id = $1 AND ($2::timestamptz[] IS NULL OR updated_at = ANY($2))
+        AND updated_at <> ALL($3)";
 
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
-    let if_match = req.if_match(id)?;
-    let versions = if_match.as_ref().and_then(IfMatch::versions);
+    let condition = req.condition(id)?;
+    let versions = condition.as_ref().and_then(Condition::versions);
+    let refused = condition.as_ref().map_or(&[][..], Condition::refused);
     let conn = req.db().exclusive().await?;
     let deleted = conn
-        .execute(DELETE, &[&id, &versions])
+        .execute(DELETE, &[&id, &versions, &refused])
         .await
         .map_err(|error| {
             error.or_referenced(format!(
@@ -30,7 +32,7 @@ async fn handle(req: Request) -> Outcome {
         })?;
     if deleted == 0 {
         return Err(
-            etag::unwritten(&conn, Product::VERSION, "product", id, if_match.as_ref()).await,
+            etag::unwritten(&conn, Product::VERSION, "product", id, condition.as_ref()).await,
         );
     }
     Ok(Reply::no_content())

@@ -2,7 +2,7 @@
 //! price and stock_quantity; fields left out keep their value, and
 //! `"description": null` clears it.
 
-use contract::etag::{self, IfMatch};
+use contract::etag::{self, Condition};
 use contract::fields::nullable;
 use contract::model::Product;
 use contract::{Decimal, FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
@@ -35,6 +35,7 @@ const UPDATE: &str = "UPDATE products SET
         price = COALESCE($5, price),
         stock_quantity = COALESCE($6, stock_quantity)
     WHERE id = $1 AND ($7::timestamptz[] IS NULL OR updated_at = ANY($7))
+        AND updated_at <> ALL($8)
     RETURNING id, name, description, price, stock_quantity, created_at, updated_at";
 
 async fn handle(req: Request) -> Outcome {
@@ -71,11 +72,12 @@ async fn handle(req: Request) -> Outcome {
     }
     rules.finish()?;
 
-    let if_match = req.if_match(id)?;
-    let versions = if_match.as_ref().and_then(IfMatch::versions);
+    let condition = req.condition(id)?;
+    let versions = condition.as_ref().and_then(Condition::versions);
+    let refused = condition.as_ref().map_or(&[][..], Condition::refused);
 
     let conn = req.db().exclusive().await?;
-    let params: [&(dyn contract::db::ToSql + Sync); 7] = [
+    let params: [&(dyn contract::db::ToSql + Sync); 8] = [
         &id,
         &name,
         &set_description,
@@ -83,10 +85,11 @@ async fn handle(req: Request) -> Outcome {
         &changes.price,
         &changes.stock_quantity,
         &versions,
+        &refused,
     ];
     let Some(row) = conn.query_opt(UPDATE, &params).await? else {
         return Err(
-            etag::unwritten(&conn, Product::VERSION, "product", id, if_match.as_ref()).await,
+            etag::unwritten(&conn, Product::VERSION, "product", id, condition.as_ref()).await,
         );
     };
     let product = Product::from_row(&row)?;

@@ -1,7 +1,7 @@
 //! `DELETE /api/users/{id}`: 204; 409 while the user has orders, which keep
 //! their history.
 
-use contract::etag::{self, IfMatch};
+use contract::etag::{self, Condition};
 use contract::model::User;
 use contract::{Function, Limits, Method, Outcome, Reply, Request};
 
@@ -14,21 +14,23 @@ pub const FUNCTION: Function = Function {
 };
 
 const DELETE: &str = "DELETE FROM users
-    WHERE id = $1 AND ($2::timestamptz[] IS NULL OR updated_at = ANY($2))";
+    WHERE id = $1 AND ($2::timestamptz[] IS NULL OR updated_at = ANY($2))
+        AND updated_at <> ALL($3)";
 
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
-    let if_match = req.if_match(id)?;
-    let versions = if_match.as_ref().and_then(IfMatch::versions);
+    let condition = req.condition(id)?;
+    let versions = condition.as_ref().and_then(Condition::versions);
+    let refused = condition.as_ref().map_or(&[][..], Condition::refused);
     let conn = req.db().exclusive().await?;
     let deleted = conn
-        .execute(DELETE, &[&id, &versions])
+        .execute(DELETE, &[&id, &versions, &refused])
         .await
         .map_err(|error| {
             error.or_referenced(format!("user {id} has orders and cannot be deleted"))
         })?;
     if deleted == 0 {
-        return Err(etag::unwritten(&conn, User::VERSION, "user", id, if_match.as_ref()).await);
+        return Err(etag::unwritten(&conn, User::VERSION, "user", id, condition.as_ref()).await);
     }
     Ok(Reply::no_content())
 }

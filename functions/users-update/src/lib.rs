@@ -1,7 +1,7 @@
 //! `PUT` / `PATCH /api/users/{id}`: change the username and/or the email;
 //! fields left out keep their value.
 
-use contract::etag::{self, IfMatch};
+use contract::etag::{self, Condition};
 use contract::fields::nullable;
 use contract::model::User;
 use contract::{FromRow, Function, Limits, Method, Outcome, Reply, Request, Validator};
@@ -27,6 +27,7 @@ struct Changes {
 const UPDATE: &str =
     "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email)
     WHERE id = $1 AND ($4::timestamptz[] IS NULL OR updated_at = ANY($4))
+        AND updated_at <> ALL($5)
     RETURNING id, username, email, created_at, updated_at";
 
 async fn handle(req: Request) -> Outcome {
@@ -58,16 +59,17 @@ async fn handle(req: Request) -> Outcome {
     }
     rules.finish()?;
 
-    let if_match = req.if_match(id)?;
-    let versions = if_match.as_ref().and_then(IfMatch::versions);
+    let condition = req.condition(id)?;
+    let versions = condition.as_ref().and_then(Condition::versions);
+    let refused = condition.as_ref().map_or(&[][..], Condition::refused);
 
     let conn = req.db().exclusive().await?;
     let row = conn
-        .query_opt(UPDATE, &[&id, &username, &email, &versions])
+        .query_opt(UPDATE, &[&id, &username, &email, &versions, &refused])
         .await
         .map_err(|error| error.or_taken(User::UNIQUE))?;
     let Some(row) = row else {
-        return Err(etag::unwritten(&conn, User::VERSION, "user", id, if_match.as_ref()).await);
+        return Err(etag::unwritten(&conn, User::VERSION, "user", id, condition.as_ref()).await);
     };
     let user = User::from_row(&row)?;
     Ok(Reply::written(&user).with_etag(user.id, user.updated_at))
