@@ -7,6 +7,7 @@
 use http::header::LINK;
 use http::HeaderValue;
 
+use crate::db::ReadCost;
 use crate::json::{self, WriteJson};
 use crate::{Outcome, Problem, Reply, Request};
 
@@ -76,11 +77,14 @@ impl Page {
         Ok(page)
     }
 
-    /// Whether the page's cost grows with what the client asked (an
-    /// `offset` makes the database read every row it skips): such a read
-    /// runs on a connection of its own, never one shared with other reads.
-    pub fn costly(&self) -> bool {
-        self.offset > 0
+    /// What reading the page costs: with an `offset` it grows with what the
+    /// client asked (the database reads every row it skips), so it runs on
+    /// a connection of its own, never one shared with other reads.
+    pub fn cost(&self) -> ReadCost {
+        match self.offset {
+            0 => ReadCost::Bounded,
+            _ => ReadCost::ByInput,
+        }
     }
 
     /// How many rows to fetch: one more than the page, to learn whether

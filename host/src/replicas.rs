@@ -235,4 +235,19 @@ impl DbSource for Databases {
             self.primary.shared().await
         })
     }
+
+    fn isolated(&self) -> BoxFuture<'_, Result<ExclusiveLease, DbError>> {
+        Box::pin(async move {
+            if let Some(replica) = self.pick() {
+                match replica.database.exclusive().await {
+                    Ok(lease) => return Ok(lease),
+                    Err(_) => replica.take_out(Removal::Down),
+                }
+            }
+            if !self.replicas.is_empty() {
+                self.fallbacks.increment(1);
+            }
+            self.primary.exclusive().await
+        })
+    }
 }

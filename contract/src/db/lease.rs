@@ -15,7 +15,7 @@ use crate::Problem;
 /// A shared connection as the runtime lends it.
 pub type SharedLease = Arc<dyn Deref<Target = PgConn> + Send + Sync>;
 /// An exclusive connection as the runtime lends it; dropping it gives it back.
-pub type ExclusiveLease = Box<dyn DerefMut<Target = PgConn> + Send>;
+pub type ExclusiveLease = Box<dyn DerefMut<Target = PgConn> + Send + Sync>;
 
 /// Where connections come from: implemented by the runtime over bb8.
 pub trait DbSource: Send + Sync + 'static {
@@ -27,6 +27,41 @@ pub trait DbSource: Send + Sync + 'static {
     /// older state; the primary when there is no replica.
     fn replica(&self) -> BoxFuture<'_, Result<SharedLease, DbError>> {
         self.shared()
+    }
+    /// A connection of its own for a read whose cost depends on its input,
+    /// on a replica when there is one, so that it holds up no other read.
+    fn isolated(&self) -> BoxFuture<'_, Result<ExclusiveLease, DbError>> {
+        self.exclusive()
+    }
+}
+
+/// What a read may cost, which decides where it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadCost {
+    /// A few rows by an index, whatever the input: it may share a
+    /// connection with other reads.
+    Bounded,
+    /// Grows with what the client asked (a text search, a price range, a
+    /// deep `offset`): a connection of its own, from the function's
+    /// bulkhead, so that a slow one holds up only its own function; and,
+    /// when the function's time limit passes, the statement is cancelled
+    /// with it.
+    ByInput,
+}
+
+/// A connection for one read: shared, or the read's own; see [`ReadCost`].
+pub enum Reader {
+    Shared(Shared),
+    Isolated(Exclusive),
+}
+
+impl Deref for Reader {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        match self {
+            Reader::Shared(conn) => conn,
+            Reader::Isolated(conn) => conn,
+        }
     }
 }
 
@@ -100,6 +135,25 @@ impl Db {
         Ok(Shared(self.source.replica().await?))
     }
 
+    /// A connection for a read that costs `cost`: shared when bounded, else
+    /// the read's own (see [`ReadCost`]).
+    pub async fn read(&self, cost: ReadCost) -> Result<Reader, Problem> {
+        match cost {
+            ReadCost::Bounded => Ok(Reader::Shared(self.shared().await?)),
+            ReadCost::ByInput => {
+                let permit = self.permit().await?;
+                let lease = match self.fresh {
+                    true => self.source.exclusive().await?,
+                    false => self.source.isolated().await?,
+                };
+                Ok(Reader::Isolated(Exclusive {
+                    lease,
+                    _permit: permit,
+                }))
+            }
+        }
+    }
+
     /// A shared connection to the primary, for a read that must see every
     /// committed write (e.g. the order another request just created).
     pub async fn fresh(&self) -> Result<Shared, Problem> {
@@ -109,15 +163,20 @@ impl Db {
     /// A connection for a write or a transaction; 503 when the function's
     /// share or the pool is used up for longer than the pool timeout.
     pub async fn exclusive(&self) -> Result<Exclusive, Problem> {
-        let permit = tokio::time::timeout(self.wait, self.bulkhead.clone().acquire_owned())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .ok_or(DbError::PoolTimeout(self.wait))?;
+        let permit = self.permit().await?;
         let lease = self.source.exclusive().await?;
         Ok(Exclusive {
             lease,
             _permit: permit,
         })
+    }
+
+    /// A share of the function's bulkhead, waited for at most `wait`.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, DbError> {
+        tokio::time::timeout(self.wait, self.bulkhead.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(DbError::PoolTimeout(self.wait))
     }
 }

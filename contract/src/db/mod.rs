@@ -7,6 +7,9 @@
 //!   no pool checkout and no extra round trip. **Reads only**: under MVCC a
 //!   plain `SELECT` never waits on a row lock, but a write can, and every
 //!   statement queued behind it on the socket would wait too.
+//! - [`Reader`]: for a read whose cost depends on its input ([`ReadCost`]),
+//!   a connection of its own, so that one slow search never stalls the
+//!   reads queued behind it on a shared connection.
 //! - [`Exclusive`]: a connection this request alone holds, for a write or a
 //!   transaction. It counts against the function's bulkhead, so one function
 //!   cannot take every connection. If the request is dropped while one of
@@ -31,7 +34,7 @@ pub use tokio_postgres::Row;
 
 pub use conn::{PgConn, StatementCache, Statements, Tx};
 pub use error::{describe, DbError, SqlState};
-pub use lease::{Db, DbSource, Exclusive, ExclusiveLease, Shared, SharedLease};
+pub use lease::{Db, DbSource, Exclusive, ExclusiveLease, ReadCost, Reader, Shared, SharedLease};
 
 /// Statement parameters, as tokio-postgres takes them.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];

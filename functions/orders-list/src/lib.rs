@@ -74,7 +74,7 @@ async fn handle(req: Request) -> Outcome {
     if filters.user_id.is_some_and(|id| id < 1) {
         return Err(query::invalid("user_id", "must be a positive integer"));
     }
-    let conn = req.db().shared().await?;
+    let conn = req.db().read(page.cost()).await?;
     let (limit, offset, after) = (page.fetch_limit(), page.offset, page.after);
     let rows = match (&filters.user_id, &status) {
         (None, None) => conn.query(ALL, &[&limit, &offset, &after]).await?,

@@ -3,7 +3,7 @@
 //! `?max_price=` and `?q=` (name contains, case-insensitive, served by a
 //! trigram index).
 
-use contract::db::{ToSql, Type};
+use contract::db::{ReadCost, ToSql, Type};
 use contract::model::Product;
 use contract::{query, Decimal, FromRow, Function, Limits, Method, Outcome, Page, Request};
 use serde::Deserialize;
@@ -54,8 +54,19 @@ async fn handle(req: Request) -> Outcome {
             "must be at most 200 characters, without NUL",
         ));
     }
-    let conn = req.db().shared().await?;
     let (limit, offset, after) = (page.fetch_limit(), page.offset, page.after);
+    let unfiltered = filters.in_stock.is_none()
+        && filters.min_price.is_none()
+        && filters.max_price.is_none()
+        && filters.q.is_none();
+    // A filter reads as many rows as it takes to find a page's worth, which
+    // the data and the input decide: on a connection of its own, and
+    // cancelled with the request when the function's time limit passes.
+    let cost = match unfiltered {
+        true => page.cost(),
+        false => ReadCost::ByInput,
+    };
+    let conn = req.db().read(cost).await?;
     let rows = if filters.min_price.is_none() && filters.max_price.is_none() && filters.q.is_none()
     {
         let sql = match filters.in_stock {

@@ -18,7 +18,7 @@ async fn handle(req: Request) -> Outcome {
     let page = Page::from_request(&req)?;
     let rows = req
         .db()
-        .shared()
+        .read(page.cost())
         .await?
         .query(LIST, &[&page.fetch_limit(), &page.offset, &page.after])
         .await?;

@@ -25,8 +25,8 @@ pub const ORDERS: &str = "WITH page AS (
 async fn handle(req: Request) -> Outcome {
     let id = req.id("id")?;
     let page = Page::from_request(&req)?;
-    let conn = req.db().shared().await?;
-    // Both statements go out together on the shared connection.
+    let conn = req.db().read(page.cost()).await?;
+    // Both statements go out together on the one connection.
     let (exists, rows) = tokio::try_join!(
         async { conn.query_one(User::EXISTS, &[&id]).await },
         async {
