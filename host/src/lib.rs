@@ -133,6 +133,7 @@ pub async fn start(
             ca_file: settings.database_ca_file.clone(),
             statements: settings.db_statements,
             report: true,
+            withdrawal: None,
         },
     )?;
     let replicas = settings
@@ -140,6 +141,8 @@ pub async fn start(
         .iter()
         .enumerate()
         .map(|(index, url)| {
+            let (out, withdrawn) = tokio::sync::watch::channel(false);
+            let primary: Arc<dyn DbSource> = database.clone();
             let database = Database::new(
                 url.expose(),
                 PoolOptions {
@@ -152,9 +155,10 @@ pub async fn start(
                     ca_file: settings.database_ca_file.clone(),
                     statements: settings.db_statements,
                     report: false,
+                    withdrawal: Some(contract::db::Withdrawal::new(withdrawn, primary)),
                 },
             )?;
-            Ok(replicas::Replica::new(index, database))
+            Ok(replicas::Replica::new(index, database, out))
         })
         .collect::<Result<Vec<_>, DbError>>()?;
     database.wait_until_ready(Duration::from_secs(30)).await?;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bb8::{ManageConnection, PooledConnection, RunError};
 use bb8_postgres::PostgresConnectionManager;
-use contract::db::{DbSource, ExclusiveLease, SharedLease, Statements};
+use contract::db::{DbSource, ExclusiveLease, SharedLease, Statements, Withdrawal};
 use contract::{DbError, PgConn};
 use futures_util::future::BoxFuture;
 use tokio_postgres::config::SslMode;
@@ -31,6 +31,17 @@ pub struct Manager {
     tls: MakeRustlsConnect,
     statement_timeout: Duration,
     statements: Statements,
+    /// For a replica's pool: where reads go when it is withdrawn.
+    withdrawal: Option<Arc<Withdrawal>>,
+}
+
+impl Manager {
+    fn wrap(&self, conn: PgConn) -> PgConn {
+        match &self.withdrawal {
+            Some(withdrawal) => conn.with_withdrawal(withdrawal.clone()),
+            None => conn,
+        }
+    }
 }
 
 impl ManageConnection for Manager {
@@ -49,17 +60,17 @@ impl ManageConnection for Manager {
                         self.statement_timeout.as_millis()
                     ))
                     .await?;
-                Ok(PgConn::new(client))
+                Ok(self.wrap(PgConn::new(client)))
             }
             // Through a pooler a session setting would stay on a server
             // connection that other clients get next: the timeout is set
             // per transaction instead, and single statements that overrun
             // are cancelled when their request is abandoned.
-            Statements::Unnamed => Ok(PgConn::with_mode(
+            Statements::Unnamed => Ok(self.wrap(PgConn::with_mode(
                 client,
                 Statements::Unnamed,
                 Some(self.statement_timeout),
-            )),
+            ))),
         }
     }
 
@@ -148,6 +159,8 @@ pub struct PoolOptions {
     /// Whether this pool counts in the `db_pool_*` metrics (the primary's
     /// pools; a replica's have metrics of their own).
     pub report: bool,
+    /// A replica's pool: where its reads go when it is withdrawn.
+    pub withdrawal: Option<Arc<Withdrawal>>,
 }
 
 impl Database {
@@ -160,6 +173,7 @@ impl Database {
             tls,
             statements: options.statements,
             statement_timeout: options.statement_timeout,
+            withdrawal: options.withdrawal,
         };
         let pool = bb8::Pool::builder()
             .max_size(options.size)
@@ -210,9 +224,28 @@ impl Database {
 
     /// One row of `sql` (no parameters, unnamed: it works through a pooler
     /// too), on a pooled connection: the replica watcher's question.
+    ///
+    /// Counted in flight like a function's statement, so that a probe given
+    /// up on (its caller's time bound) never lends its connection again.
     pub async fn probe(&self, sql: &str) -> Result<tokio_postgres::Row, DbError> {
         let conn = self.checkout().await?;
-        Ok(conn.client().query_typed_one(sql, &[]).await?)
+        let mut rows = conn.query_here(sql, &[]).await?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            got => Err(DbError::RowCount {
+                expected: "exactly one",
+                got,
+            }),
+        }
+    }
+
+    /// Lets go of the shared connections: a replica that stopped answering
+    /// may have left them waiting on a socket nobody will answer. Requests
+    /// still holding one keep it until they finish; the next use opens anew.
+    pub fn reset_lanes(&self) {
+        for slot in self.lanes.iter() {
+            lock(slot).take();
+        }
     }
 
     /// A connection outside the pool, for start-up work (schema).

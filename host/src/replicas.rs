@@ -24,6 +24,7 @@ use contract::db::{DbSource, ExclusiveLease, SharedLease};
 use contract::DbError;
 use futures_util::future::BoxFuture;
 use metrics::{Counter, Gauge};
+use tokio::sync::watch;
 
 use crate::pool::Database;
 
@@ -34,6 +35,10 @@ pub const FALLBACKS: &str = "db_replica_fallback_reads_total";
 
 /// Where the primary's WAL is now, in bytes.
 const PRIMARY_POSITION: &str = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8";
+/// How long a probe may take before its database counts as not answering
+/// (a paused host, dropped packets, a socket that accepts and says nothing).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Whether a replica still is one, and how far it has replayed, in bytes.
 const REPLICA_POSITION: &str = "SELECT pg_is_in_recovery(),
     (coalesce(pg_last_wal_replay_lsn(), '0/0'::pg_lsn) - '0/0'::pg_lsn)::int8";
@@ -67,10 +72,15 @@ pub struct Replica {
     behind: Mutex<VecDeque<(Instant, i64)>>,
     lag: Gauge,
     rotation: Gauge,
+    /// Tells the replica's connections it is out (`true`), so that reads
+    /// waiting on them go to the primary ([`contract::db::Withdrawal`]).
+    out: watch::Sender<bool>,
 }
 
 impl Replica {
-    pub fn new(index: usize, database: Arc<Database>) -> Replica {
+    /// The replica `index` over `database`, whose connections were made
+    /// with a withdrawal that listens to `out`.
+    pub fn new(index: usize, database: Arc<Database>, out: watch::Sender<bool>) -> Replica {
         let label = (index + 1).to_string();
         let lag = metrics::gauge!(LAG, "replica" => label.clone());
         let rotation = metrics::gauge!(IN_ROTATION, "replica" => label.clone());
@@ -88,6 +98,7 @@ impl Replica {
             behind: Mutex::new(VecDeque::new()),
             lag,
             rotation,
+            out,
         }
     }
 
@@ -97,12 +108,15 @@ impl Replica {
             metrics::counter!(REMOVALS, "replica" => self.label.clone(), "reason" => reason.as_str())
                 .increment(1);
             self.rotation.set(0.0);
+            self.out.send_replace(true);
+            self.database.reset_lanes();
         }
     }
 
     fn put_back(&self) {
         if !self.in_rotation.swap(true, Ordering::Relaxed) {
             tracing::info!(replica = %self.label, "replica back in rotation");
+            self.out.send_replace(false);
             self.rotation.set(1.0);
         }
     }
@@ -111,7 +125,11 @@ impl Replica {
     /// position just noted, if it answered), and puts it in or out of
     /// rotation.
     async fn check(&self, primary: Option<(Instant, i64)>, max_lag: Duration) {
-        let row = match self.database.probe(REPLICA_POSITION).await {
+        let probe = tokio::time::timeout(PROBE_TIMEOUT, self.database.probe(REPLICA_POSITION));
+        let row = match probe
+            .await
+            .unwrap_or(Err(DbError::PoolTimeout(PROBE_TIMEOUT)))
+        {
             Ok(row) => row,
             Err(error) => {
                 tracing::debug!(replica = %self.label, %error, "replica check failed");
@@ -189,9 +207,10 @@ impl Databases {
                 _ = every.tick() => {}
                 () = &mut stop => return,
             }
-            let primary = match self.primary.probe(PRIMARY_POSITION).await {
-                Ok(row) => row.try_get::<_, i64>(0).ok().map(|at| (Instant::now(), at)),
-                Err(_) => None,
+            let primary = tokio::time::timeout(PROBE_TIMEOUT, self.primary.probe(PRIMARY_POSITION));
+            let primary = match primary.await {
+                Ok(Ok(row)) => row.try_get::<_, i64>(0).ok().map(|at| (Instant::now(), at)),
+                _ => None,
             };
             let checks = self
                 .replicas

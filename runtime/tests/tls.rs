@@ -126,6 +126,7 @@ async fn sslmode_require_connects_over_verified_tls() {
         ca_file: ca_file.map(Into::into),
         statements: contract::db::Statements::Prepared,
         report: false,
+        withdrawal: None,
     };
     let untrusted = Database::new(&url, options(None)).unwrap();
     let error = untrusted

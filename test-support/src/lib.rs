@@ -8,6 +8,7 @@
 //! serving the functions it names on a free port.
 
 mod app;
+pub mod blackhole;
 mod cluster;
 pub mod otlp;
 pub mod pooler;

@@ -9,6 +9,9 @@ use host::embedded::{find_binaries, postgres_owner, EmbeddedOptions, EmbeddedPos
 
 use crate::PrivateCluster;
 
+/// Pairs started by this process, so that each has a directory of its own.
+static PAIRS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A primary and one streaming replica.
 pub struct StreamingPair {
     pub primary: PrivateCluster,
@@ -19,10 +22,11 @@ impl StreamingPair {
     /// Starts both.
     pub fn start() -> StreamingPair {
         let primary = PrivateCluster::start();
-        let data_dir = primary
-            .postgres
-            .data_dir()
-            .with_file_name(format!("{}-replica", std::process::id()));
+        let data_dir = primary.postgres.data_dir().with_file_name(format!(
+            "{}-replica-{}",
+            std::process::id(),
+            PAIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&data_dir);
         let bin = find_binaries().expect("the PostgreSQL binaries");
         let mut backup = Command::new(bin.join("pg_basebackup"));

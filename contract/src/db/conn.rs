@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Row, Statement, Transaction};
 
-use super::{DbError, Params};
+use super::{DbError, Params, Withdrawal};
 use crate::trace;
 
 /// How statements reach the server (`DB_STATEMENTS`).
@@ -178,6 +178,8 @@ pub struct PgConn {
     /// Set per transaction (`SET LOCAL`) when no session setting may be
     /// left on a pooled server connection.
     transaction_timeout: Option<Duration>,
+    /// A replica's connection: where its reads go if it is withdrawn.
+    withdrawal: Option<Arc<Withdrawal>>,
 }
 
 impl PgConn {
@@ -200,7 +202,19 @@ impl PgConn {
             in_flight: InFlight::default(),
             mode,
             transaction_timeout,
+            withdrawal: None,
         }
+    }
+
+    /// A replica's connection, whose waiting reads go to the primary when
+    /// the replica is taken out of rotation; see [`Withdrawal`].
+    pub fn with_withdrawal(mut self, withdrawal: Arc<Withdrawal>) -> PgConn {
+        self.withdrawal = Some(withdrawal);
+        self
+    }
+
+    fn withdrawal(&self) -> Option<&Withdrawal> {
+        self.withdrawal.as_deref()
     }
 
     /// True when a call on this connection was dropped before its answer
@@ -224,6 +238,17 @@ impl PgConn {
         self.client.is_closed()
     }
 
+    /// [`PgConn::query_planned`] on this very connection, even when it is
+    /// a withdrawn replica's: for the watcher that asks the replica itself.
+    pub async fn query_here(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, DbError> {
+        let call = async { Ok(self.client.query_typed(sql, params).await?) };
+        self.in_flight.track(trace::statement(sql, call)).await
+    }
+
     /// All rows of `sql`, planned for these very values: an unnamed
     /// statement with the parameters' types given, parsed, planned and run in
     /// one round trip. For a query whose best plan depends on the values
@@ -234,8 +259,14 @@ impl PgConn {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, DbError> {
-        let call = async { Ok(self.client.query_typed(sql, params).await?) };
-        self.in_flight.track(trace::statement(sql, call)).await
+        let run = self.query_here(sql, params);
+        match self.withdrawal() {
+            None => run.await,
+            Some(withdrawal) => tokio::select! {
+                rows = run => rows,
+                () = withdrawal.withdrawn() => withdrawal.query_planned(sql, params).await,
+            },
+        }
     }
 
     /// BEGIN. Dropping the [`Tx`] without committing rolls back, so a
@@ -265,6 +296,11 @@ pub struct Tx<'a> {
 }
 
 impl Tx<'_> {
+    /// Never: a transaction is always the primary's.
+    fn withdrawal(&self) -> Option<&Withdrawal> {
+        None
+    }
+
     pub async fn commit(self) -> Result<(), DbError> {
         let in_flight = self.in_flight;
         Ok(in_flight
@@ -356,7 +392,14 @@ macro_rules! statement_helpers {
                         Ready::Typed(typed) => self.$client.query_typed(sql, &typed).await?,
                     })
                 };
-                self.in_flight.track(trace::statement(sql, call)).await
+                let run = self.in_flight.track(trace::statement(sql, call));
+                match self.withdrawal() {
+                    None => run.await,
+                    Some(withdrawal) => tokio::select! {
+                        rows = run => rows,
+                        () = withdrawal.withdrawn() => withdrawal.query(sql, params).await,
+                    },
+                }
             }
 
             /// At most one row.

@@ -28,6 +28,7 @@
 mod conn;
 mod error;
 mod lease;
+mod withdrawal;
 
 pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
@@ -35,6 +36,7 @@ pub use tokio_postgres::Row;
 pub use conn::{PgConn, StatementCache, Statements, Tx};
 pub use error::{describe, DbError, SqlState};
 pub use lease::{Db, DbSource, Exclusive, ExclusiveLease, ReadCost, Reader, Shared, SharedLease};
+pub use withdrawal::Withdrawal;
 
 /// Statement parameters, as tokio-postgres takes them.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];

@@ -1,0 +1,66 @@
+//! A replica's connections can be withdrawn while reads wait on them: when
+//! the runtime's watcher takes the replica out of rotation (it stopped
+//! answering, fell behind, or was promoted), a read still waiting on one of
+//! its connections is sent again to the primary, so that a frozen replica
+//! costs a read a short delay, never a 504. Reads only: a replica's
+//! connections never carry a write.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Row;
+
+use super::{DbError, DbSource, Params};
+
+/// Where a replica connection's reads go when it is withdrawn.
+pub struct Withdrawal {
+    /// `true` while the replica is out of rotation.
+    out: watch::Receiver<bool>,
+    primary: Arc<dyn DbSource>,
+}
+
+impl Withdrawal {
+    /// Reads withdrawn when `out` turns `true` go to `primary`.
+    pub fn new(out: watch::Receiver<bool>, primary: Arc<dyn DbSource>) -> Arc<Withdrawal> {
+        Arc::new(Withdrawal { out, primary })
+    }
+
+    /// Resolves once the replica is out of rotation (at once if it is
+    /// already); never, if the watcher that says so is gone.
+    pub(crate) async fn withdrawn(&self) {
+        let mut out = self.out.clone();
+        if out.wait_for(|out| *out).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// `sql` again, on the primary (boxed: it is a connection's own call).
+    pub(crate) fn query<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Params<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            tracing::info!("a read on a withdrawn replica goes to the primary");
+            self.primary.shared().await?.query(sql, params).await
+        })
+    }
+
+    /// A planned `sql` again, on the primary.
+    pub(crate) fn query_planned<'a>(
+        &'a self,
+        sql: &'a str,
+        params: &'a [(&'a (dyn ToSql + Sync), Type)],
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(async move {
+            tracing::info!("a read on a withdrawn replica goes to the primary");
+            self.primary
+                .shared()
+                .await?
+                .query_planned(sql, params)
+                .await
+        })
+    }
+}
