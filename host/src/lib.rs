@@ -15,6 +15,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod balance;
+pub mod client_addr;
 pub mod compress;
 pub mod config;
 pub mod cors;

@@ -7,7 +7,11 @@
 //! call is allowed while the TAT is less than one window ahead; each allowed
 //! call pushes it one interval on. A client whose TAT has passed holds its
 //! whole quota, just as a client never seen, so forgetting it changes
-//! nothing: that is how the table stays bounded.
+//! nothing. The table is bounded ([`SHARD_CAPACITY`] clients a shard): a
+//! full shard sweeps out the clients at full quota at most every
+//! [`SWEEP_EVERY`], and when none are, forgets the client nearest to full
+//! quota among a few, so a flood of new clients costs each a constant
+//! amount, never a scan, and memory stays put.
 //!
 //! One [`Limiter`] per policy serves every worker of the process, so a
 //! client gets the quota once, however many workers the kernel spreads its
@@ -15,18 +19,17 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use contract::{Problem, Rejection};
 use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, StatusCode};
-use ipnet::IpNet;
+use http::StatusCode;
 
 use crate::auth::KeyId;
+pub use crate::client_addr::TrustedProxies;
 
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
@@ -68,56 +71,6 @@ pub enum Client {
     Addr(IpAddr),
 }
 
-/// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
-
-impl TrustedProxies {
-    /// Comma-separated addresses or CIDR blocks.
-    pub fn parse(value: &str) -> Result<TrustedProxies, String> {
-        value
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                item.parse::<IpNet>()
-                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("`{item}` is not an IP address or CIDR block"))
-            })
-            .collect::<Result<_, _>>()
-            .map(TrustedProxies)
-    }
-
-    fn trusts(&self, addr: IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(&addr))
-    }
-
-    /// The client's address: the peer's, unless the peer is a trusted
-    /// proxy; then the rightmost forwarded address that is not one (the
-    /// ones left of it could be anything the client wrote).
-    pub fn client_addr(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-        let peer = peer.ip().to_canonical();
-        if !self.trusts(peer) {
-            return peer;
-        }
-        let forwarded: Vec<IpAddr> = headers
-            .get_all(&X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|item| item.trim().parse::<IpAddr>().ok())
-            .map(|addr| addr.to_canonical())
-            .collect();
-        forwarded
-            .iter()
-            .rev()
-            .find(|addr| !self.trusts(**addr))
-            .or(forwarded.first())
-            .copied()
-            .unwrap_or(peer)
-    }
-}
-
 /// What one call was told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
@@ -131,8 +84,52 @@ pub struct Decision {
 }
 
 const SHARDS: usize = 16;
-/// Clients remembered per shard before the ones at full quota are dropped.
-const SHARD_CAPACITY: usize = 4096;
+/// Clients remembered per shard.
+pub const SHARD_CAPACITY: usize = 4096;
+/// How often a full shard may sweep itself, in nanoseconds.
+const SWEEP_EVERY: u64 = 100_000_000;
+/// How many clients a full shard looks at to choose one to forget.
+const EVICTION_SAMPLE: usize = 8;
+
+/// One shard's clients: each one's TAT, in nanoseconds since `epoch`.
+#[derive(Default)]
+struct Shard {
+    clients: HashMap<Client, u64>,
+    next_sweep: u64,
+}
+
+impl Shard {
+    /// Room for a client not in the table yet.
+    fn make_room(&mut self, now: u64) {
+        if self.clients.len() < SHARD_CAPACITY {
+            return;
+        }
+        if now >= self.next_sweep {
+            self.clients.retain(|_, tat| *tat > now);
+            self.next_sweep = now + SWEEP_EVERY;
+        }
+        if self.clients.len() < SHARD_CAPACITY {
+            return;
+        }
+        // Nobody is at full quota: forget the one nearest to it of a few
+        // (the map's order is its hasher's, random to a client). It gets its
+        // quota back early; a client with that many addresses has more
+        // quota than that already.
+        let nearest = self
+            .clients
+            .iter()
+            .take(EVICTION_SAMPLE)
+            .min_by_key(|(_, tat)| **tat)
+            .map(|(client, _)| *client);
+        if let Some(client) = nearest {
+            self.clients.remove(&client);
+            metrics::counter!(EVICTIONS).increment(1);
+        }
+    }
+}
+
+/// Clients forgotten before their quota was whole, to make room.
+pub const EVICTIONS: &str = "rate_limit_clients_evicted_total";
 
 /// One policy's clients.
 pub struct Limiter {
@@ -142,7 +139,7 @@ pub struct Limiter {
     interval: u64,
     epoch: Instant,
     hasher: RandomState,
-    shards: Box<[Mutex<HashMap<Client, u64>>]>,
+    shards: Box<[Mutex<Shard>]>,
     policy_header: HeaderValue,
 }
 
@@ -156,7 +153,7 @@ impl Limiter {
             interval: (window / u64::from(rate.quota)).max(1),
             epoch: Instant::now(),
             hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             policy_header: HeaderValue::try_from(policy)
                 .unwrap_or(HeaderValue::from_static("\"default\"")),
         }
@@ -175,14 +172,15 @@ impl Limiter {
     fn check_at(&self, client: Client, now: u64) -> Decision {
         let window = self.rate.window.as_nanos() as u64;
         let mut shard = self.shard(&client);
-        let tat = shard.get(&client).copied().unwrap_or(now).max(now);
+        let known = shard.clients.get(&client).copied();
+        let tat = known.unwrap_or(now).max(now);
         let next = tat + self.interval;
         let allowed = next - now <= window;
         if allowed {
-            if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&client) {
-                shard.retain(|_, tat| *tat > now);
+            if known.is_none() {
+                shard.make_room(now);
             }
-            shard.insert(client, next);
+            shard.clients.insert(client, next);
         }
         let ahead = if allowed { next - now } else { tat - now };
         let remaining = ((window - ahead.min(window)) / self.interval) as u32;
@@ -198,7 +196,7 @@ impl Limiter {
         }
     }
 
-    fn shard(&self, client: &Client) -> MutexGuard<'_, HashMap<Client, u64>> {
+    fn shard(&self, client: &Client) -> MutexGuard<'_, Shard> {
         let index = (self.hasher.hash_one(client) as usize) % SHARDS;
         self.shards[index]
             .lock()
@@ -310,27 +308,27 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
-        let proxies = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            X_FORWARDED_FOR.clone(),
-            HeaderValue::from_static("6.6.6.6, 203.0.113.9, 10.1.2.3"),
-        );
-        let via_proxy: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        let direct: SocketAddr = "198.51.100.7:4000".parse().unwrap();
-        assert_eq!(
-            proxies.client_addr(via_proxy, &headers),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            proxies.client_addr(direct, &headers),
-            "198.51.100.7".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            TrustedProxies::default().client_addr(via_proxy, &headers),
-            "127.0.0.1".parse::<IpAddr>().unwrap()
-        );
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+    fn a_flood_of_new_clients_stays_within_the_table() {
+        let limiter = Limiter::new("default", "10/m".parse().unwrap());
+        let now = 10 * SECOND;
+        // Every client calls once and keeps a TAT in the future: nobody is
+        // at full quota to sweep out, so room is made by forgetting.
+        for n in 0..(SHARDS * SHARD_CAPACITY * 3) as u32 {
+            let client = Client::Addr(IpAddr::from(n.to_be_bytes()));
+            assert!(limiter.check_at(client, now + u64::from(n)).allowed);
+        }
+        let held: usize = limiter
+            .shards
+            .iter()
+            .map(|shard| shard.lock().unwrap().clients.len())
+            .sum();
+        assert!(held <= SHARDS * SHARD_CAPACITY, "{held} clients held");
+        // A client still in the table keeps its count.
+        let client = Client::Addr(IpAddr::from([255, 255, 255, 255]));
+        let later = now + 4 * SECOND * 60;
+        for expected in (0..10).rev() {
+            assert_eq!(limiter.check_at(client, later).remaining, expected);
+        }
+        assert!(!limiter.check_at(client, later).allowed);
     }
 }

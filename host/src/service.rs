@@ -55,6 +55,7 @@ pub struct App {
     log_format: LogFormat,
     cors: Option<Cors>,
     trusted_proxies: TrustedProxies,
+    ipv6_prefix: u8,
     tracer: Option<Arc<Tracer>>,
 }
 
@@ -86,6 +87,7 @@ impl App {
             log_format: settings.log_format,
             cors: settings.cors.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            ipv6_prefix: settings.rate_limit_ipv6_prefix,
             tracer,
         }
     }
@@ -244,7 +246,16 @@ impl App {
         {
             true => match self.api_keys.check(authorization()) {
                 Ok(key) => Some(key),
-                Err(problem) => return (route, Some(function), Err(problem)),
+                Err(problem) => {
+                    // A failed attempt costs the address a call, so that
+                    // guessing keys is as slow as the limit makes it.
+                    let charged = instance.rate_limit.as_ref().and_then(|limiter| {
+                        let client = self.client_addr(peer, request.headers());
+                        let decision = limiter.check(Client::Addr(client));
+                        (!decision.allowed).then(|| refused(limiter, &decision))
+                    });
+                    return (route, Some(function), Err(charged.unwrap_or(problem)));
+                }
             },
             false => None,
         };
@@ -252,16 +263,13 @@ impl App {
             Some(limiter) => {
                 let client = match key.or_else(|| self.api_keys.identify(authorization())) {
                     Some(key) => Client::Key(key),
-                    None => Client::Addr(self.trusted_proxies.client_addr(peer, request.headers())),
+                    None => Client::Addr(self.client_addr(peer, request.headers())),
                 };
                 let decision = limiter.check(client);
-                let headers = limiter.headers(&decision);
                 if !decision.allowed {
-                    let mut problem = limiter.refusal(&decision);
-                    problem.headers.extend(headers);
-                    return (route, Some(function), Err(problem));
+                    return (route, Some(function), Err(refused(limiter, &decision)));
                 }
-                Some(headers)
+                Some(limiter.headers(&decision))
             }
             None => None,
         };
@@ -301,6 +309,12 @@ impl App {
             }
         }
         (route, Some(function), outcome)
+    }
+
+    /// The client's address as the rate limits count it.
+    fn client_addr(&self, peer: SocketAddr, headers: &http::HeaderMap) -> std::net::IpAddr {
+        let addr = self.trusted_proxies.client_addr(peer, headers);
+        crate::client_addr::counted(addr, self.ipv6_prefix)
     }
 
     /// `OPTIONS` with CORS on: 204 with the path's methods, and for an
@@ -416,6 +430,16 @@ impl Asks {
         }
         asks
     }
+}
+
+/// The 429 for a call `limiter` refused, with its `RateLimit` headers.
+fn refused(
+    limiter: &crate::rate_limit::Limiter,
+    decision: &crate::rate_limit::Decision,
+) -> Problem {
+    let mut problem = limiter.refusal(decision);
+    problem.headers.extend(limiter.headers(decision));
+    problem
 }
 
 /// A list-valued header sent as several lines, as one (RFC 9110 §5.3).

@@ -150,3 +150,71 @@ async fn x_forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     // The header is the client's word, not believed: same socket address.
     get(&untrusting, "/health", &second).await.problem(429);
 }
+
+#[tokio::test]
+async fn a_forwarded_address_in_any_format_counts_and_garbage_counts_as_the_proxy() {
+    let app = TestApp::start_with(FUNCTIONS, |settings| {
+        settings.rate_limit = Some("1/m".parse().unwrap());
+        settings.trusted_proxies = host::rate_limit::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    // A port or brackets on the entry the proxy wrote: still that client,
+    // never the attacker-written entry in front of it.
+    for (first, again) in [
+        ("6.6.6.1, 203.0.113.10:4711", "6.6.6.2, 203.0.113.10"),
+        ("6.6.6.3, [2001:db8::10]:443", "6.6.6.4, 2001:db8::10"),
+    ] {
+        get(&app, "/health", &[("x-forwarded-for", first)])
+            .await
+            .assert_status(200);
+        get(&app, "/health", &[("x-forwarded-for", again)])
+            .await
+            .problem(429);
+    }
+    // `unknown`: the proxy is the client, whatever is written before it.
+    get(&app, "/health", &[("x-forwarded-for", "6.6.6.5, unknown")])
+        .await
+        .assert_status(200);
+    get(&app, "/health", &[("x-forwarded-for", "6.6.6.6, unknown")])
+        .await
+        .problem(429);
+    // IPv6 clients count per /64: another address of the same host's
+    // network shares the quota.
+    get(&app, "/health", &[("x-forwarded-for", "2001:db8:0:7::1")])
+        .await
+        .assert_status(200);
+    get(
+        &app,
+        "/health",
+        &[("x-forwarded-for", "2001:db8:0:7:ffff::2")],
+    )
+    .await
+    .problem(429);
+}
+
+#[tokio::test]
+async fn a_failed_key_costs_the_address_a_call() {
+    let app = TestApp::start_with(FUNCTIONS, |settings| {
+        settings.api_keys = vec![Secret::new("the-right-key".into())];
+        settings.rate_limit = Some("3/m".parse().unwrap());
+    })
+    .await;
+    let guess = |key: &'static str| {
+        let app = &app;
+        async move {
+            let headers = [("content-type", "application/json"), ("authorization", key)];
+            let body = br#"{"username": "g", "email": "g@example.com"}"#.to_vec();
+            app.request(Method::POST, "/api/users", &headers, Some(body))
+                .await
+        }
+    };
+    for _ in 0..3 {
+        guess("Bearer guess").await.problem(401);
+    }
+    // The guesses used the address's quota: the next one is refused as
+    // such, and so is an unauthenticated read.
+    let refused = guess("Bearer another-guess").await;
+    refused.problem(429);
+    assert!(refused.header("retry-after").is_some());
+    get(&app, "/api/users", &[]).await.problem(429);
+}

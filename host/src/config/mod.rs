@@ -79,6 +79,9 @@ pub struct Settings {
     pub rate_limit: Option<Rate>,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// `RATE_LIMIT_IPV6_PREFIX`: an IPv6 client is counted by this many
+    /// leading bits of its address (a host is handed a whole /64).
+    pub rate_limit_ipv6_prefix: u8,
     /// The rate limiters' state, one per policy, shared by every worker
     /// made from these settings, so a limit holds for the whole process.
     pub limiters: Limiters,
@@ -141,6 +144,7 @@ impl Default for Settings {
             function_rates: HashMap::new(),
             rate_limit: None,
             trusted_proxies: TrustedProxies::default(),
+            rate_limit_ipv6_prefix: 64,
             limiters: Limiters::default(),
             functions: vec!["*".into()],
             max_connections: 10_000,
@@ -242,6 +246,9 @@ impl Settings {
                 })?,
                 None => TrustedProxies::default(),
             },
+            rate_limit_ipv6_prefix: env
+                .parse_range("RATE_LIMIT_IPV6_PREFIX", 1, 128)?
+                .map_or(defaults.rate_limit_ipv6_prefix, |bits: u32| bits as u8),
             limiters: Limiters::default(),
             functions: match env.string("FUNCTIONS") {
                 Some(value) => {
