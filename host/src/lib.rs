@@ -22,6 +22,7 @@ pub mod cors;
 pub mod embedded;
 pub mod instance;
 mod log_format;
+pub mod log_queue;
 pub mod metrics;
 pub mod otlp;
 pub mod pool;

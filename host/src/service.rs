@@ -189,7 +189,8 @@ impl App {
                     request_id: &request_id,
                     trace_id: trace_id.as_deref(),
                     method: method.as_str(),
-                    path: uri.path(),
+                    // What the client wrote, cut: a line stays a line.
+                    path: truncate(uri.path(), MAX_LOGGED_PATH),
                     route,
                     status: response.status().as_u16(),
                     latency: elapsed,
@@ -474,6 +475,9 @@ fn not_modified(reply: Reply, if_none_match: &HeaderValue) -> (Reply, Option<usi
     };
     (reply, Some(length))
 }
+
+/// The most characters of a path an access line carries.
+const MAX_LOGGED_PATH: usize = 512;
 
 /// The longest query string served: no endpoint reads more than a few
 /// short parameters, and a long one costs parsing on every list request.

@@ -37,7 +37,13 @@ fn main() -> ExitCode {
         }
     };
     // Held to the end of main: dropping it writes out the lines still buffered.
-    let _log = init_tracing(&settings);
+    let _log = match init_tracing(&settings) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("the log's writer thread cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Panics go to the log like everything else, in the request's scope
     // (`host::request_log`) so the line carries the request id; the guard
     // adds the function.
@@ -305,26 +311,23 @@ impl Signals {
 }
 
 /// The log, on stderr. A log line, or a batch of access lines
-/// (`host::access_log`), is handed to a thread of the log's own, which
-/// writes whatever has piled up with one `write`: no system call and no
-/// lock of stderr per line on a worker. Nothing is dropped (a full queue,
-/// 128k messages, makes the worker wait), and the guard writes out the
-/// rest when main returns; a `SIGKILL` loses what was queued and what the
-/// workers still held, at most the last 100 ms of access lines.
-fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
+/// (`host::access_log`), is handed to a thread of the log's own
+/// (`host::log_queue`), which writes whatever has piled up with one
+/// `write`: no system call and no lock of stderr per line on a worker. A
+/// reader that stops reading costs dropped, counted messages once
+/// [`LOG_QUEUE_BYTES`] are waiting, never a waiting request or growing
+/// memory. The guard writes out the rest when main returns; a `SIGKILL`
+/// loses what was queued and what the workers still held, at most the last
+/// 100 ms of access lines.
+fn init_tracing(settings: &Settings) -> std::io::Result<host::log_queue::WriterGuard> {
     use tracing_subscriber::EnvFilter;
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = host::log_queue::LogQueue::start(LOG_QUEUE_BYTES, std::io::stderr())?;
     // The access log's batches take the same way out, one message each.
     let batches = writer.clone();
     host::access_log::install(Box::new(move |batch| {
-        let _ = batches.clone().write_all(batch);
+        batches.push(batch);
     }));
+    let writer = move || writer.clone();
     let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|error| {
         eprintln!(
             "LOG_LEVEL={:?} is not valid ({error}); using `info`",
@@ -350,8 +353,11 @@ fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
             .map_event_format(|format| RequestAware::new(format, LogFormat::Text))
             .init(),
     }
-    guard
+    Ok(guard)
 }
+
+/// The most bytes of log waiting for stderr's reader.
+const LOG_QUEUE_BYTES: usize = 8 * 1024 * 1024;
 
 /// `GET /health` on this machine's PORT; exit 0 on 200.
 fn healthcheck() -> ExitCode {
