@@ -5,7 +5,10 @@
 //!
 //! Export never slows a request: a full queue drops spans (counted in
 //! `otel_spans_dropped_total`), and a collector that is down or slow costs
-//! the exporter's thread its time, not the workers'.
+//! the exporter's thread its time, not the workers'. The queue is bounded
+//! in spans (`OTEL_BSP_MAX_QUEUE_SIZE`) and in bytes ([`MAX_QUEUE_BYTES`]):
+//! what a caller writes (a long path, a `tracestate`) makes spans larger,
+//! never the memory a stalled collector can hold.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,17 +32,56 @@ pub const SPANS_EXPORTED: &str = "otel_spans_exported_total";
 pub const SPANS_DROPPED: &str = "otel_spans_dropped_total";
 pub const EXPORT_FAILURES: &str = "otel_export_failures_total";
 
+/// The most bytes of encoded spans waiting for the export thread.
+pub const MAX_QUEUE_BYTES: usize = 16 * 1024 * 1024;
+
 enum Message {
-    Spans(Vec<Span>),
+    /// Spans, and their encoded size.
+    Spans(Vec<Span>, usize),
     Flush(oneshot::Sender<()>),
+}
+
+/// What the queue holds, in spans and in bytes, against its bounds: the
+/// request path takes room, the export thread gives it back.
+pub struct QueueRoom {
+    spans: AtomicUsize,
+    bytes: AtomicUsize,
+    max_spans: usize,
+    max_bytes: usize,
+}
+
+impl QueueRoom {
+    pub fn new(max_spans: usize, max_bytes: usize) -> QueueRoom {
+        QueueRoom {
+            spans: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_spans,
+            max_bytes,
+        }
+    }
+
+    /// Room for `spans` of `bytes`, or false (and nothing taken).
+    pub fn take(&self, spans: usize, bytes: usize) -> bool {
+        let spans_before = self.spans.fetch_add(spans, Ordering::Relaxed);
+        let bytes_before = self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if spans_before + spans > self.max_spans || bytes_before + bytes > self.max_bytes {
+            self.give_back(spans, bytes);
+            return false;
+        }
+        true
+    }
+
+    pub fn give_back(&self, spans: usize, bytes: usize) {
+        self.spans.fetch_sub(spans, Ordering::Relaxed);
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
 }
 
 /// The request path's end of the exporter.
 pub struct Exporter {
     queue: mpsc::UnboundedSender<Message>,
-    /// Spans sent and not yet taken into a batch: the queue's bound.
-    queued: Arc<AtomicUsize>,
-    max_queue: usize,
+    /// Spans sent and not yet taken into a batch: the queue's bounds.
+    room: Arc<QueueRoom>,
     timeout: Duration,
 }
 
@@ -47,11 +89,10 @@ impl Exporter {
     /// Starts the export thread.
     pub fn start(settings: TraceSettings) -> Exporter {
         let (queue, receiver) = mpsc::unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let room = Arc::new(QueueRoom::new(settings.max_queue, MAX_QUEUE_BYTES));
         let exporter = Exporter {
             queue,
-            queued: queued.clone(),
-            max_queue: settings.max_queue,
+            room: room.clone(),
             timeout: settings.timeout,
         };
         let started = std::thread::Builder::new()
@@ -61,7 +102,7 @@ impl Exporter {
                     .enable_all()
                     .build();
                 match runtime {
-                    Ok(runtime) => runtime.block_on(run(settings, receiver, queued)),
+                    Ok(runtime) => runtime.block_on(run(settings, receiver, room)),
                     Err(error) => tracing::error!(%error, "the span exporter cannot start"),
                 }
             });
@@ -74,9 +115,16 @@ impl Exporter {
     /// Queues one request's spans, or drops them when the queue is full.
     pub fn send(&self, spans: Vec<Span>) {
         let count = spans.len();
-        let before = self.queued.fetch_add(count, Ordering::Relaxed);
-        if before + count > self.max_queue || self.queue.send(Message::Spans(spans)).is_err() {
-            self.queued.fetch_sub(count, Ordering::Relaxed);
+        let bytes = spans.iter().map(prost::Message::encoded_len).sum();
+        let sent = self.room.take(count, bytes)
+            && match self.queue.send(Message::Spans(spans, bytes)) {
+                Ok(()) => true,
+                Err(_) => {
+                    self.room.give_back(count, bytes);
+                    false
+                }
+            };
+        if !sent {
             metrics::counter!(SPANS_DROPPED).increment(count as u64);
         }
     }
@@ -94,7 +142,7 @@ impl Exporter {
 async fn run(
     settings: TraceSettings,
     mut receiver: mpsc::UnboundedReceiver<Message>,
-    queued: Arc<AtomicUsize>,
+    room: Arc<QueueRoom>,
 ) {
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
@@ -105,8 +153,8 @@ async fn run(
     loop {
         tokio::select! {
             message = receiver.recv() => match message {
-                Some(Message::Spans(spans)) => {
-                    queued.fetch_sub(spans.len(), Ordering::Relaxed);
+                Some(Message::Spans(spans, bytes)) => {
+                    room.give_back(spans.len(), bytes);
                     batch.extend(spans);
                     if batch.len() >= settings.max_batch {
                         export(&client, &settings, &resource, &mut batch).await;
@@ -197,5 +245,23 @@ async fn export(
                 tracing::warn!(endpoint = %settings.endpoint, %reason, spans = count, "spans could not be exported");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_is_bounded_in_spans_and_in_bytes() {
+        let room = QueueRoom::new(10, 1000);
+        assert!(room.take(5, 400));
+        assert!(!room.take(1, 601), "past the bytes");
+        assert!(!room.take(6, 1), "past the spans");
+        assert!(room.take(5, 600));
+        assert!(!room.take(1, 0));
+        room.give_back(5, 400);
+        assert!(room.take(1, 400));
+        assert!(!room.take(1, 1));
     }
 }
