@@ -6,7 +6,8 @@
 #   2. promtool check rules on every rule file;
 #   3. promtool test rules: the unit tests on synthetic series, and every
 #      alert tested firing and not firing (test_coverage.py);
-#   4. amtool check-config on the Alertmanager configuration.
+#   4. every alert's summary, description and runbook section (docs/alerts.md);
+#   5. amtool check-config on the Alertmanager configuration.
 # The metrics of metrics.txt are checked against a real runtime by
 # runtime/tests/alert_metrics.rs (cargo test). Needs promtool and amtool
 # (.ci/packages) and PyYAML (.ci/venv). About 20 s.
@@ -28,6 +29,9 @@ promtool check rules rules/*.yml
 step "promtool test rules"
 promtool test rules tests/*.test.yml
 "$py" test_coverage.py
+
+step "every alert has a summary, a description and a runbook in docs/alerts.md"
+"$py" check_runbooks.py
 
 step "amtool check-config"
 amtool check-config alertmanager.yml
