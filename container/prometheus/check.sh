@@ -10,7 +10,7 @@
 #   5. amtool check-config on the Alertmanager configuration.
 # The metrics of metrics.txt are checked against a real runtime by
 # runtime/tests/alert_metrics.rs (cargo test). Needs promtool and amtool
-# (.ci/packages) and PyYAML (.ci/venv). About 20 s.
+# (.ci/packages) and PyYAML (.ci/venv). About 10 s.
 #
 #   bash container/prometheus/check.sh
 set -euo pipefail
