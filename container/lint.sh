@@ -58,8 +58,8 @@ check() {
 
 workflows=(.github/workflows/*.yml)
 shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
-  .github/ssh-setup.sh container/*.sh container/testing/fake-ssh
-  loadtest/bench loadtest/common.sh loadtest/scale loadtest/peers/*/start)
+  .github/ssh-setup.sh container/*.sh container/prometheus/*.sh container/testing/fake-ssh
+  loadtest/bench loadtest/common.sh loadtest/scale loadtest/slo-burn loadtest/peers/*/start)
 
 compose_schema() {
   check-jsonschema --builtin-schema vendor.compose-spec \

@@ -6,7 +6,8 @@
 #   3. the generator refuses a route that no group takes;
 #   4. every overlay renders with kubectl kustomize;
 #   5. core resources pass kubernetes-validate --strict (Kubernetes 1.32);
-#   6. custom resources (HTTPRoute, Knative Service, PodMonitor) pass the
+#   6. custom resources (HTTPRoute, Knative Service, PodMonitor,
+#      PrometheusRule, rendered with the single overlay) pass the
 #      schemas of the @kubernetes-models packages (types, enums, required
 #      fields, limits; unknown fields are NOT rejected, see docs/kubernetes.md);
 #   7. haproxy -c accepts the generated proxy configuration.
@@ -83,6 +84,18 @@ for overlay in single split knative; do
     echo "$(grep -c '^kind:' "$work/$overlay.yaml") resources"
 done
 
+step "kubectl kustomize components/podmonitor (PodMonitor, PrometheusRule)"
+# A component renders only inside a kustomization: the single overlay's
+# resources with it added, of which the custom resources are checked below.
+# kustomize takes relative paths only.
+mkdir -p "$work/monitored"
+rel="$(realpath --relative-to="$work/monitored" "$here")"
+printf 'resources:\n  - %s\ncomponents:\n  - %s\n' \
+    "$rel/overlays/single" "$rel/components/podmonitor" > "$work/monitored/kustomization.yaml"
+kubectl kustomize "$work/monitored" > "$work/podmonitor.yaml"
+grep -q '^kind: PrometheusRule' "$work/podmonitor.yaml" || { echo "no PrometheusRule rendered" >&2; exit 1; }
+echo "$(grep -c '^kind:' "$work/podmonitor.yaml") resources"
+
 step "core resources: kubernetes-validate --strict, Kubernetes $K8S_VERSION"
 "$venv/bin/kubernetes-validate" -k "$K8S_VERSION" --strict --quiet --no-warn \
     "$work/single.yaml" "$work/split.yaml" "$work/knative.yaml"
@@ -90,7 +103,7 @@ echo "passed"
 
 step "custom resources against their models' schemas"
 node "$here/validate-crds.mjs" "$models/node_modules" \
-    "$work/split.yaml" "$work/knative.yaml" "$here/components/podmonitor/podmonitor.yaml"
+    "$work/split.yaml" "$work/knative.yaml" "$work/podmonitor.yaml"
 
 step "haproxy -c proxy/haproxy.cfg"
 printf 'global\n    stats socket %s/admin.sock mode 600 level admin\n' "$work" > "$work/global.cfg"

@@ -1,5 +1,5 @@
 // Validates the custom resources of rendered manifests (HTTPRoute, Knative
-// Service, PodMonitor) against the schemas that the @kubernetes-models
+// Service, PodMonitor, PrometheusRule) against the schemas that the @kubernetes-models
 // packages generate from the projects' own definitions, which is as close
 // to the published CRD schemas as this machine can get (no GitHub, no
 // cluster). kubernetes-validate covers the core kinds and skips these.
@@ -28,6 +28,7 @@ const MODELS = {
   'gateway.networking.k8s.io/v1/HTTPRoute': ['@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute.js', 'HTTPRoute'],
   'serving.knative.dev/v1/Service': ['@kubernetes-models/knative/serving.knative.dev/v1/Service.js', 'Service'],
   'monitoring.coreos.com/v1/PodMonitor': ['@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor.js', 'PodMonitor'],
+  'monitoring.coreos.com/v1/PrometheusRule': ['@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule.js', 'PrometheusRule'],
 };
 // Checked by kubernetes-validate instead.
 const CORE_GROUPS = new Set(['v1', 'apps/v1', 'autoscaling/v2', 'policy/v1', 'networking.k8s.io/v1']);

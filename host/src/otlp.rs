@@ -88,6 +88,12 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the export thread.
     pub fn start(settings: TraceSettings) -> Exporter {
+        // Exported from the start (at 0 in a new process), so that a rate,
+        // and the alert on dropped spans, sees the first drop. Not
+        // `absolute(0)`: a second exporter in one process keeps the counts.
+        for counter in [SPANS_EXPORTED, SPANS_DROPPED, EXPORT_FAILURES] {
+            metrics::counter!(counter).increment(0);
+        }
         let (queue, receiver) = mpsc::unbounded_channel();
         let room = Arc::new(QueueRoom::new(settings.max_queue, MAX_QUEUE_BYTES));
         let exporter = Exporter {
