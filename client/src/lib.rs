@@ -6,7 +6,7 @@
 //! # async fn example() -> Result<(), shop_client::Error<shop_client::ByteStream>> {
 //! let client = shop_client::Client::new("http://localhost:5000");
 //! let user = client.users_get().id(1).send().await?;
-//! println!("{} <{}>", user.username, user.email);
+//! println!("{} <{}>", user.username.as_str(), user.email.as_str());
 //! # Ok(())
 //! # }
 //! ```
@@ -20,6 +20,10 @@
 //! `types::Problem` otherwise); 304 Not Modified, which progenitor counts
 //! neither a success nor an error, is `Error::UnexpectedResponse` (its
 //! `status()` says 304).
+
+// The generated docs are the document's descriptions, whose Markdown lists
+// wrap without indenting their continuation lines.
+#![allow(clippy::doc_lazy_continuation)]
 
 mod failure;
 
