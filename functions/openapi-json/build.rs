@@ -5,7 +5,9 @@ use std::path::Path;
 
 fn main() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
-    println!("cargo:rerun-if-changed={}", source.display());
+    // Relative to this package: an absolute path would keep a target
+    // directory copied from another checkout watching that checkout's file.
+    println!("cargo:rerun-if-changed=../../openapi.yaml");
     let yaml = std::fs::read_to_string(&source)
         .unwrap_or_else(|error| panic!("reading {}: {error}", source.display()));
     let document: serde_json::Value = serde_norway::from_str(&yaml)
