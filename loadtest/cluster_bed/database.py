@@ -4,9 +4,20 @@ and a Patroni that runs PostgreSQL 15 and holds the leader lock in etcd.
 Patroni runs with `synchronous_mode`: a commit is acknowledged only once a
 synchronous standby has it, and Patroni promotes only a standby that was
 synchronous, so an acknowledged order survives the loss of the primary.
-The timings (ttl 10 s, loop_wait 1 s, retry_timeout 4 s) put a failover
+The timings (ttl 8 s, loop_wait 1 s, retry_timeout 3 s) put a failover
 after a primary's death at about ttl + loop_wait; Patroni's defaults
 (30/10/10) would take up to 40 s.
+
+STALE: Patroni 3.0 reads etcd with serializable (non-quorum) reads. A
+member that was cut off serves its stale view for a moment after it is
+back, and the bed saw what that does: the old primary, rejoining, read
+from its own host's member that it still held the leader key, promoted
+itself onto the timeline the new primary had already taken, and the
+orders acknowledged meanwhile were lost (later Patroni releases compare
+etcd's raft term to skip stale members). So each Patroni is given only
+the etcd members of the *other* database hosts: a host that was cut off
+then reads from members that stayed in the majority, and its own stale
+member is never asked.
 """
 
 import json
@@ -32,9 +43,9 @@ etcd3:
   hosts: {etcd_hosts}
 bootstrap:
   dcs:
-    ttl: 10
+    ttl: 8
     loop_wait: 1
-    retry_timeout: 4
+    retry_timeout: 3
     maximum_lag_on_failover: 1048576
     synchronous_mode: true
     postgresql:
@@ -102,6 +113,10 @@ class Databases:
             "--initial-cluster", cluster, "--initial-cluster-state", "new",
             "--initial-cluster-token", "shop-bed",
             "--heartbeat-interval", "100", "--election-timeout", "1000",
+            # A member cut off does not keep raising its term, so when it is
+            # back it follows the leader at once instead of forcing an
+            # election (during which it serves stale reads).
+            "--pre-vote",
         ])
 
     def start_patroni(self, host):
@@ -109,8 +124,9 @@ class Databases:
         self._spawn(host, "patroni-stdout", ["patroni", conf])
 
     def setup(self):
-        etcd_hosts = ",".join(f"{addr(h)}:2379" for h in DB_HOSTS)
         for host in DB_HOSTS:
+            # Patroni asks only the other hosts' etcd members: see STALE.
+            etcd_hosts = ",".join(f"{addr(h)}:2379" for h in DB_HOSTS if h != host)
             d = self.dir(host)
             os.makedirs(d, mode=0o700)
             with open(os.path.join(d, "patroni.yml"), "w") as f:
