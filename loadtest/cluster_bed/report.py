@@ -115,7 +115,9 @@ def plot(out_dir, series, marks):
     axes[0].set_ylabel("answered / s")
     axes[1].plot(xs, [s["errors"] for s in series], color="tab:red", lw=1)
     axes[1].set_ylabel("failed / s")
-    axes[2].plot(xs, [s["p99_ms"] or 0 for s in series], color="tab:blue", lw=1)
+    # A second with no answer has no p99: a gap in the line, not a zero.
+    axes[2].plot(xs, [s["p99_ms"] if s["p99_ms"] is not None else float("nan") for s in series],
+                 color="tab:blue", lw=1)
     axes[2].set_ylabel("p99 ms")
     axes[2].set_yscale("log")
     axes[2].set_xlabel("seconds since the load started")

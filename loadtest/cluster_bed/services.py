@@ -11,6 +11,7 @@
 """
 
 import os
+import shutil
 import signal
 import subprocess
 
@@ -100,7 +101,11 @@ class Services:
     def __init__(self, net, tmp, runtime_bin):
         self.net = net
         self.tmp = tmp
-        self.runtime_bin = os.path.abspath(runtime_bin)
+        # A copy in the bed's directory: the user it runs as (nobody) may not
+        # be able to reach the build's folder (a clone under /root).
+        self.runtime_bin = os.path.join(tmp, "runtime")
+        shutil.copy(runtime_bin, self.runtime_bin)
+        os.chmod(self.runtime_bin, 0o755)
         self.procs = {}
 
     def _dir(self, host):
