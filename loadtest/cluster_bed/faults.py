@@ -8,7 +8,7 @@ one scenario to the next).
 import signal
 import time
 
-from hosts import RUNTIME_HOSTS
+from hosts import RUNTIME_HOSTS, wait_for
 
 
 class Scenario:
@@ -140,7 +140,6 @@ def recovered(bed):
 def run(bed, scenario, log, say, before=5.0, after=10.0):
     """Steady load for `before` s, the fault for its hold time, the heal,
     `after` s of watching, and the wait for a whole bed; returns the marks."""
-    from hosts import wait_for
     time.sleep(before)
     mark = {"name": scenario.name, "doc": scenario.doc, "expect": scenario.expect}
     mark["start"] = log.now()
