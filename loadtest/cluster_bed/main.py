@@ -8,6 +8,7 @@ success, on failure, and on SIGINT/SIGTERM).
 """
 
 import argparse
+import glob
 import os
 import shutil
 import signal
@@ -86,6 +87,8 @@ def main():
 
     if args.command == "down":
         Net(args.prefix).down()
+        for leftover in glob.glob(os.path.join(tempfile.gettempdir(), f"shop-bed-{args.prefix}-*")):
+            shutil.rmtree(leftover, ignore_errors=True)
         return 0
     prefix = args.prefix or f"sb{os.getpid()}"
     bed = Bed(prefix, args.bin)
@@ -107,6 +110,10 @@ def main():
     except KeyboardInterrupt:
         say("interrupted")
     finally:
+        # A second Ctrl-C (or timeout's forwarded one) must not cut the
+        # tear-down short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         say("tearing down")
         bed.close(keep_logs_in=None if ok else os.path.join(args.out, "logs"))
     return 0 if ok else 1
