@@ -15,9 +15,10 @@ from its own host's member that it still held the leader key, promoted
 itself onto the timeline the new primary had already taken, and the
 orders acknowledged meanwhile were lost (later Patroni releases compare
 etcd's raft term to skip stale members). So each Patroni is given only
-the etcd members of the *other* database hosts: a host that was cut off
-then reads from members that stayed in the majority, and its own stale
-member is never asked.
+the etcd members of the *other* database hosts, with `use_proxies` (else
+Patroni discovers and uses every member): a host that was cut off then
+reads from members that stayed in the majority, and its own stale member
+is never asked.
 """
 
 import json
@@ -41,6 +42,8 @@ restapi:
   connect_address: {ip}:8008
 etcd3:
   hosts: {etcd_hosts}
+  # Only these members, no discovery of the others (see STALE).
+  use_proxies: true
 bootstrap:
   dcs:
     ttl: 8
@@ -193,9 +196,18 @@ class Databases:
         return [line.split("\t") for line in out.stdout.splitlines() if line]
 
     def create_database(self):
-        leader = self.primary()
-        self.net.sh("load", f"{PG_BIN}/psql", "-X", "-h", addr(leader), "-U", "postgres",
-                    "-d", "postgres", "-c", "CREATE DATABASE shop")
+        """CREATE DATABASE on the primary; retried, bounded, should the
+        young cluster's leadership move meanwhile (a loaded machine)."""
+        def create():
+            leader = self.primary()
+            if leader is None:
+                return False
+            out = self.net.sh("load", f"{PG_BIN}/psql", "-X", "-h", addr(leader), "-U",
+                              "postgres", "-d", "postgres", "-c", "CREATE DATABASE shop",
+                              check=False)
+            return out.returncode == 0 or "already exists" in out.stderr
+        wait_for("the shop database created on the primary", create, timeout=90, every=1)
+        wait_for("a settled cluster", self.settled, timeout=90, every=1)
 
     def history(self, host):
         """The timelines the node has been through, from Patroni's /history
