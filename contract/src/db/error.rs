@@ -130,6 +130,21 @@ impl From<tokio_postgres::Error> for Problem {
     }
 }
 
+/// Errors that a retry a moment later may not meet: a conflict between
+/// transactions, a server restarting or out of connections, and a write
+/// that reached a server which is no longer the primary (read-only: a
+/// failover demoted it, and the proxy in front is about to point at the
+/// new one).
+fn is_transient(code: &SqlState) -> bool {
+    *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+        || *code == SqlState::LOCK_NOT_AVAILABLE
+        || code.code().starts_with("57P")
+        || code.code().starts_with("08")
+        || *code == SqlState::TOO_MANY_CONNECTIONS
+        || *code == SqlState::READ_ONLY_SQL_TRANSACTION
+}
+
 fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
     use http::StatusCode;
     if *code == SqlState::UNIQUE_VIOLATION {
@@ -148,13 +163,7 @@ fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
         // encoding out of range) comes of a value the client sent.
         tracing::info!(%error, "a value the database refused");
         Problem::bad_request("a value in the request is out of the range the store accepts")
-    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
-        || *code == SqlState::T_R_DEADLOCK_DETECTED
-        || *code == SqlState::LOCK_NOT_AVAILABLE
-        || code.code().starts_with("57P")
-        || code.code().starts_with("08")
-        || *code == SqlState::TOO_MANY_CONNECTIONS
-    {
+    } else if is_transient(code) {
         tracing::warn!(%error, "transient database error");
         Problem::unavailable("the database is busy or restarting; retry shortly")
     } else if *code == SqlState::QUERY_CANCELED {
@@ -166,5 +175,20 @@ fn problem_for_state(code: &SqlState, error: &DbError) -> Problem {
     } else {
         tracing::error!(%error, "database error");
         Problem::internal()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_on_a_demoted_primary_is_transient_not_a_server_error() {
+        // 25006, what a primary demoted by a failover answers to a write
+        // that still reaches it: the client should retry (503), not see 500.
+        assert!(is_transient(&SqlState::READ_ONLY_SQL_TRANSACTION));
+        assert!(is_transient(&SqlState::ADMIN_SHUTDOWN));
+        assert!(!is_transient(&SqlState::UNIQUE_VIOLATION));
+        assert!(!is_transient(&SqlState::SYNTAX_ERROR));
     }
 }
