@@ -59,7 +59,7 @@ check() {
 workflows=(.github/workflows/*.yml)
 shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
   .github/ssh-setup.sh container/*.sh container/prometheus/*.sh container/testing/fake-ssh
-  loadtest/bench loadtest/common.sh loadtest/scale loadtest/slo-burn loadtest/peers/*/start)
+  loadtest/bench loadtest/common.sh loadtest/flood loadtest/scale loadtest/slo-burn loadtest/peers/*/start)
 
 compose_schema() {
   check-jsonschema --builtin-schema vendor.compose-spec \
