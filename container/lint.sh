@@ -58,7 +58,8 @@ check() {
 
 workflows=(.github/workflows/*.yml)
 shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
-  .github/ssh-setup.sh container/*.sh container/testing/fake-ssh
+  .github/ssh-setup.sh container/*.sh container/testing/*.sh container/testing/fake-ssh
+  container/kubernetes/*.sh
   loadtest/bench loadtest/common.sh loadtest/scale loadtest/peers/*/start)
 
 compose_schema() {
@@ -126,7 +127,8 @@ for f in files: json.loads(f.read_text())
   check "shellcheck (.ci/, container/, loadtest/)" shellcheck -x "${shell_scripts[@]}"
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
-  check "check_packages.py (the tests' programs are installed by ci.yml)" "$PY" container/check_packages.py
+  check "check_packages.py (every program the tests and scripts run is installed)" "$PY" container/check_packages.py
+  check "test_check_packages.py (it catches a program nothing installs)" "$PY" container/test_check_packages.py
   check "check_deploy_doc.py (docs/deploy.md's commands)" "$PY" container/check_deploy_doc.py
   check "test_remote_deploy.py (deploy, rollback, re-tag, modes, dropped SSH)" "$PY" container/test_remote_deploy.py
 
