@@ -107,6 +107,13 @@ PY
   promtool check rules "$RULES"
 }
 
+# No file may point at the workplace's own folders beside the repository:
+# a user's clone has none (the patterns are written so as not to match
+# themselves).
+no_outside_paths() {
+  ! git grep -nE '[.][.]/shared/|/wor[k]/shared'
+}
+
 main() {
   install_tools
   say "== checks"
@@ -125,6 +132,7 @@ if not files: sys.exit("no dashboard JSON")
 for f in files: json.loads(f.read_text())
 '
   check "shellcheck (.ci/, container/, loadtest/)" shellcheck -x "${shell_scripts[@]}"
+  check "no file refers to folders outside the repository" no_outside_paths
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
   check "check_packages.py (every program the tests and scripts run is installed)" "$PY" container/check_packages.py

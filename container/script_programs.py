@@ -190,4 +190,4 @@ PYTHON_RUNS = re.compile(
 
 def python_programs(text: str) -> set[str]:
     """Programs a Python script starts by a literal name."""
-    return {name for name in PYTHON_RUNS.findall(text) if not name.startswith(("-", "."))}
+    return {name for name in PYTHON_RUNS.findall(text) if not name.startswith(("-", ".", "{"))}
