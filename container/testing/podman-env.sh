@@ -16,3 +16,22 @@ BUILD_ARGS=(--format docker -v "$HOST_CA:$HOST_CA:ro")
 # shellcheck disable=SC2034
 # Builds compile the workspace: one heavy build at a time on the machine.
 BUILD_LOCK=${BUILD_LOCK:-/tmp/shop-build.lock}
+
+# free_port: a TCP port on loopback that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND every second until it
+# succeeds; fails naming WHAT after SECONDS.
+wait_until() {
+  local limit=$1 what=$2 started=$SECONDS
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ $((SECONDS - started)) -ge "$limit" ]; then
+      echo "not within ${limit}s: $what" >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
