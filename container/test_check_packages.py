@@ -23,7 +23,8 @@ import check_packages  # noqa: E402
 import checklib  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-LISTS = (".ci/packages", ".ci/packages-containers", ".ci/requirements.txt", ".ci/requirements-wheels.txt")
+LISTS = (".ci/packages", ".ci/packages-containers", ".ci/requirements.txt", ".ci/requirements-wheels.txt",
+         "loadtest/requirements.txt")
 
 
 class CheckPackages(unittest.TestCase):

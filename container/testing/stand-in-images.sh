@@ -72,15 +72,16 @@ rust() {
 
 # gcr.io/distroless/cc-debian12:nonroot: glibc, libgcc, libstdc++, OpenSSL,
 # CA certificates, time zones; no shell, no package manager; user 65532.
+# (The extract variant runs extract hooks, not customize hooks.)
 distroless() {
   local name=gcr.io/distroless/cc-debian12:nonroot
   fresh "$name" || return 0
   debootstrap "$work/distroless.tar" --variant=extract \
     --include=base-files,netbase,tzdata,libc6,libgcc-s1,libstdc++6,libgomp1,libssl3,ca-certificates \
-    --customize-hook='printf "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n" >"$1/etc/passwd"' \
-    --customize-hook='printf "root:x:0:\nnonroot:x:65532:\n" >"$1/etc/group"' \
-    --customize-hook='mkdir -p "$1/home/nonroot" "$1/tmp" && chown 65532:65532 "$1/home/nonroot" && chmod 1777 "$1/tmp"' \
-    --customize-hook='rm -rf "$1/bin/sh" "$1/usr/bin/sh" "$1/bin/dash" "$1/usr/bin/dash" "$1/var/lib/dpkg" "$1/usr/share/doc"'
+    --extract-hook='printf "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n" >"$1/etc/passwd"' \
+    --extract-hook='printf "root:x:0:\nnonroot:x:65532:\n" >"$1/etc/group"' \
+    --extract-hook='mkdir -p "$1/home/nonroot" "$1/tmp" && chown 65532:65532 "$1/home/nonroot" && chmod 1777 "$1/tmp"' \
+    --extract-hook='rm -rf "$1/bin/sh" "$1/usr/bin/sh" "$1/bin/dash" "$1/usr/bin/dash" "$1/var/lib/dpkg" "$1/usr/share/doc"'
   podman import --quiet --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
     "$work/distroless.tar" "$name" >/dev/null
 }
