@@ -92,10 +92,20 @@ while read -r line; do
 done <"$work/readme-curls"
 echo >&2
 lap "the README's $(wc -l <"$work/readme-curls") curl examples"
-EXPECT_REVISION=$(git rev-parse HEAD) bash container/smoke-test.sh >"$work/smoke.log" ||
+# The commit the image says it was built from (image.sh checked it is HEAD).
+revision=$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$IMAGE")
+EXPECT_REVISION=$revision bash container/smoke-test.sh >"$work/smoke.log" ||
   { cat "$work/smoke.log" >&2; exit 1; }
-lap "container/smoke-test.sh (build_info carries this commit)"
-k6 run -q --no-usage-report loadtest/smoke.js >"$work/k6.log" 2>&1 || { cat "$work/k6.log" >&2; exit 1; }
+lap "container/smoke-test.sh (build_info carries the image's commit)"
+# Twice at most: a body over the limit is answered 413 and the connection
+# closed without reading the rest, so a client still writing it may see a
+# reset instead of the answer (seen now and then through podman's network).
+k6_smoke() { k6 run -q --no-usage-report loadtest/smoke.js >"$work/k6.log" 2>&1; }
+if ! k6_smoke; then
+  say "k6 smoke failed once, again:"
+  grep -E 'FAILED|Request Failed' "$work/k6.log" >&2 || true
+  k6_smoke || { cat "$work/k6.log" >&2; exit 1; }
+fi
 lap "k6 loadtest/smoke.js"
 
 up prometheus

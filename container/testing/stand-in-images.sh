@@ -103,12 +103,13 @@ postgres() {
 }
 
 # prom/prometheus:v2.53.2: Debian's Prometheus (2.42), run as the official
-# image runs it, with wget for the Compose file's health check.
+# image runs it, with wget for the Compose file's health check. (/bin is
+# /usr/bin in Debian 12: /bin/prometheus is there already.)
 prometheus() {
   local name=docker.io/prom/prometheus:v2.53.2
   fresh "$name" || return 0
   debootstrap "$work/prometheus.tar" --variant=minbase --include=prometheus,wget \
-    --customize-hook='mkdir -p "$1/prometheus" && chown 65534:65534 "$1/prometheus" && ln -sf /usr/bin/prometheus "$1/bin/prometheus"'
+    --customize-hook='mkdir -p "$1/prometheus" && chown 65534:65534 "$1/prometheus"'
   podman import --quiet --change 'USER 65534:65534' --change 'WORKDIR /prometheus' \
     --change 'ENTRYPOINT ["/usr/bin/prometheus"]' \
     --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]' \
