@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The delivery rehearsal in one command, as .ci/checks runs it: the checks'
 # tools in a clean Debian 12, the image built and checked, the Compose stack
-# run, the image pushed to a registry and pulled by digest. Each part prints its own timings; see README.md ("Rehearsing the
-# delivery locally").
+# run, the image pushed to a registry and pulled by digest. Each part prints
+# its own timings; see README.md ("Rehearsing the delivery locally").
 #
 #   bash container/testing/rehearse.sh
 set -euo pipefail
