@@ -58,7 +58,8 @@ check() {
 
 workflows=(.github/workflows/*.yml)
 shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
-  .github/ssh-setup.sh container/*.sh container/prometheus/*.sh container/testing/fake-ssh
+  .github/ssh-setup.sh container/*.sh container/prometheus/*.sh container/testing/*.sh
+  container/testing/fake-ssh container/kubernetes/*.sh
   loadtest/bench loadtest/common.sh loadtest/flood loadtest/scale loadtest/slo-burn loadtest/peers/*/start)
 
 compose_schema() {
@@ -106,6 +107,13 @@ PY
   promtool check rules "$RULES"
 }
 
+# No file may point at the workplace's own folders beside the repository:
+# a user's clone has none (the patterns are written so as not to match
+# themselves).
+no_outside_paths() {
+  ! git grep -nE '[.][.]/shared/|/wor[k]/shared'
+}
+
 main() {
   install_tools
   say "== checks"
@@ -124,9 +132,11 @@ if not files: sys.exit("no dashboard JSON")
 for f in files: json.loads(f.read_text())
 '
   check "shellcheck (.ci/, container/, loadtest/)" shellcheck -x "${shell_scripts[@]}"
+  check "no file refers to folders outside the repository" no_outside_paths
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
-  check "check_packages.py (the tests' programs are installed by ci.yml)" "$PY" container/check_packages.py
+  check "check_packages.py (every program the tests and scripts run is installed)" "$PY" container/check_packages.py
+  check "test_check_packages.py (it catches a program nothing installs)" "$PY" container/test_check_packages.py
   check "check_deploy_doc.py (docs/deploy.md's commands)" "$PY" container/check_deploy_doc.py
   check "test_remote_deploy.py (deploy, rollback, re-tag, modes, dropped SSH)" "$PY" container/test_remote_deploy.py
 

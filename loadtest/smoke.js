@@ -1,5 +1,5 @@
 // Smoke test: one VU, one pass over every endpoint of the contract
-// (/work/shared/api-contract.md, the project's openapi.yaml), with strict
+// (the project's openapi.yaml), with strict
 // checks on status, content type and body shape, the problem+json errors
 // included. Safe to repeat against the same database: it creates its own
 // users, products and orders under unique names.

