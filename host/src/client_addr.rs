@@ -47,13 +47,19 @@ impl TrustedProxies {
         if !self.trusts(nearest) {
             return nearest;
         }
-        let lines: Vec<&str> = headers
+        let lines: Vec<&[u8]> = headers
             .get_all(&X_FORWARDED_FOR)
             .iter()
-            .map(|value| value.to_str().unwrap_or("?"))
+            .map(|value| value.as_bytes())
             .collect();
-        for entry in lines.iter().rev().flat_map(|line| line.rsplit(',')) {
-            let Some(addr) = forwarded(entry) else {
+        // Entry by entry, so that a byte that is not text in one entry
+        // spoils that entry alone, never the address a proxy appended.
+        let entries = lines
+            .iter()
+            .rev()
+            .flat_map(|line| line.rsplit(|b| *b == b','));
+        for entry in entries {
+            let Some(addr) = std::str::from_utf8(entry).ok().and_then(forwarded) else {
                 return nearest;
             };
             if !self.trusts(addr) {
@@ -156,6 +162,13 @@ mod tests {
         // Lines are read right to left, the last line first.
         assert_eq!(behind_proxy(&["6.6.6.6", "203.0.113.7"]), ip("203.0.113.7"));
         assert_eq!(behind_proxy(&["6.6.6.6", "garbage"]), ip("127.0.0.1"));
+        // A byte that is not text left of the proxy's entry spoils nothing.
+        let mut headers = HeaderMap::new();
+        let line = HeaderValue::from_bytes(b"6.6.6.\xff, 203.0.113.8").unwrap();
+        headers.append(X_FORWARDED_FOR.clone(), line);
+        let proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+        let client = proxies.client_addr("127.0.0.1:4000".parse().unwrap(), &headers);
+        assert_eq!(client, ip("203.0.113.8"));
         // Only proxies: the farthest of them.
         assert_eq!(behind_proxy(&["10.0.0.9, 10.0.0.8"]), ip("10.0.0.9"));
     }

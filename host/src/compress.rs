@@ -131,12 +131,22 @@ pub fn negotiate(
     accept.and_then(Encoding::negotiate)
 }
 
+/// The encoding a body of `length` bytes would go out in, if any.
+pub fn chosen(accept: Option<&HeaderValue>, length: usize) -> Option<Encoding> {
+    if length < MIN_BYTES {
+        return None;
+    }
+    accept.and_then(Encoding::negotiate)
+}
+
+/// `tag` for the body encoded with `encoding`.
+pub fn encoded_tag(tag: &HeaderValue, encoding: Encoding) -> Option<HeaderValue> {
+    contract::etag::encoded(tag, encoding.token())
+}
+
 /// The strong `ETag` of the body encoded with `encoding`.
 pub fn retag(headers: &mut HeaderMap, encoding: Encoding) {
-    if let Some(tag) = headers
-        .get(ETAG)
-        .and_then(|tag| contract::etag::encoded(tag, encoding.token()))
-    {
+    if let Some(tag) = headers.get(ETAG).and_then(|tag| encoded_tag(tag, encoding)) {
         headers.insert(ETAG, tag);
     }
 }

@@ -151,7 +151,9 @@ pub async fn start(
             let database = Database::new(
                 url.expose(),
                 PoolOptions {
-                    size: settings.shared_connections + 1,
+                    // The shared lanes, and reads of input-dependent cost,
+                    // each on a connection of its own, as on the primary.
+                    size: settings.shared_connections + settings.pool_size,
                     shared: settings.shared_connections,
                     // A replica that does not answer is skipped for the
                     // primary; a read should not wait long to find out.

@@ -103,8 +103,15 @@ impl ManageConnection for Manager {
         let token = conn.client().cancel_token();
         let tls = self.tls.clone();
         tokio::spawn(async move {
-            if let Err(error) = token.cancel_query(tls).await {
-                tracing::warn!(error = %contract::db::describe(&error), "cancelling an abandoned statement failed");
+            // A server that drops packets would hold the attempt for the
+            // kernel's connect timeout, minutes; a cancel is worth seconds.
+            let cancel = tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(tls));
+            match cancel.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %contract::db::describe(&error), "cancelling an abandoned statement failed")
+                }
+                Err(_) => tracing::warn!("cancelling an abandoned statement got no answer"),
             }
         });
         true
@@ -112,6 +119,9 @@ impl ManageConnection for Manager {
 }
 
 type Pooled = PooledConnection<'static, Manager>;
+
+/// How long a cancel request may take to reach the server.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub const CONNECTION_ERRORS: &str = "db_pool_connection_errors_total";
 pub const CLOSED_BROKEN: &str = "db_pool_connections_closed_broken_total";

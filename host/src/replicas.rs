@@ -72,6 +72,9 @@ pub struct Replica {
     behind: Mutex<VecDeque<(Instant, i64)>>,
     lag: Gauge,
     rotation: Gauge,
+    /// The watcher's own connection, never lent to a read, so that reads
+    /// using up the pool never look like a replica that does not answer.
+    probe: tokio::sync::Mutex<Option<contract::PgConn>>,
     /// Tells the replica's connections it is out (`true`), so that reads
     /// waiting on them go to the primary ([`contract::db::Withdrawal`]).
     out: watch::Sender<bool>,
@@ -98,8 +101,34 @@ impl Replica {
             behind: Mutex::new(VecDeque::new()),
             lag,
             rotation,
+            probe: tokio::sync::Mutex::new(None),
             out,
         }
+    }
+
+    /// One row of `sql` on the watcher's connection (opened on first use,
+    /// and again after a failure), within [`PROBE_TIMEOUT`].
+    async fn ask(&self, sql: &str) -> Result<tokio_postgres::Row, DbError> {
+        let mut probe = self.probe.lock().await;
+        let asked = tokio::time::timeout(PROBE_TIMEOUT, async {
+            let conn = match probe.take() {
+                Some(conn) if !conn.is_closed() => conn,
+                _ => self.database.dedicated().await?,
+            };
+            let mut rows = conn.query_here(sql, &[]).await?;
+            *probe = Some(conn);
+            match rows.len() {
+                1 => Ok(rows.remove(0)),
+                got => Err(DbError::RowCount {
+                    expected: "exactly one",
+                    got,
+                }),
+            }
+        });
+        // A probe given up on drops its connection: it may still be waiting.
+        asked
+            .await
+            .unwrap_or(Err(DbError::PoolTimeout(PROBE_TIMEOUT)))
     }
 
     fn take_out(&self, reason: Removal) {
@@ -125,11 +154,7 @@ impl Replica {
     /// position just noted, if it answered), and puts it in or out of
     /// rotation.
     async fn check(&self, primary: Option<(Instant, i64)>, max_lag: Duration) {
-        let probe = tokio::time::timeout(PROBE_TIMEOUT, self.database.probe(REPLICA_POSITION));
-        let row = match probe
-            .await
-            .unwrap_or(Err(DbError::PoolTimeout(PROBE_TIMEOUT)))
-        {
+        let row = match self.ask(REPLICA_POSITION).await {
             Ok(row) => row,
             Err(error) => {
                 tracing::debug!(replica = %self.label, %error, "replica check failed");
@@ -246,6 +271,8 @@ impl DbSource for Databases {
             if let Some(replica) = self.pick() {
                 match replica.database.shared().await {
                     Ok(lease) => return Ok(lease),
+                    // Busy, not gone: this read goes to the primary.
+                    Err(DbError::PoolTimeout(_)) => {}
                     // Gone since the last check: out until it answers again.
                     Err(_) => replica.take_out(Removal::Down),
                 }
@@ -260,6 +287,7 @@ impl DbSource for Databases {
             if let Some(replica) = self.pick() {
                 match replica.database.exclusive().await {
                     Ok(lease) => return Ok(lease),
+                    Err(DbError::PoolTimeout(_)) => {}
                     Err(_) => replica.take_out(Removal::Down),
                 }
             }

@@ -135,7 +135,8 @@ impl App {
             };
             let (outcome, not_modified_length) = match (outcome, &asks.if_none_match) {
                 (Ok(reply), Some(if_none_match)) => {
-                    let (reply, length) = not_modified(reply, if_none_match);
+                    let accept = asks.accept_encoding.as_ref();
+                    let (reply, length) = not_modified(reply, if_none_match, accept);
                     (Ok(reply), length)
                 }
                 (outcome, _) => (outcome, None),
@@ -458,10 +459,17 @@ fn joined(earlier: Option<HeaderValue>, value: &HeaderValue) -> HeaderValue {
 /// A 200 whose `ETag` the client already holds becomes 304 with no body
 /// (RFC 9110 §13.1.2): the same headers but the body's own. With it, the
 /// length of the body it stands for, whose encoding decides its headers.
-fn not_modified(reply: Reply, if_none_match: &HeaderValue) -> (Reply, Option<usize>) {
+fn not_modified(
+    reply: Reply,
+    if_none_match: &HeaderValue,
+    accept_encoding: Option<&HeaderValue>,
+) -> (Reply, Option<usize>) {
+    let encoding = compress::chosen(accept_encoding, reply.body.len());
     let hit = reply.status == StatusCode::OK
         && reply.headers.iter().any(|(name, etag)| {
-            name == ETAG && contract::etag::none_match_hits(if_none_match, etag)
+            let sent = encoding.and_then(|encoding| compress::encoded_tag(etag, encoding));
+            name == ETAG
+                && contract::etag::none_match_hits(if_none_match, sent.as_ref().unwrap_or(etag))
         });
     if !hit {
         return (reply, None);

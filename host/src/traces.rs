@@ -75,7 +75,8 @@ fn trace_state(headers: &HeaderMap) -> String {
         let Ok(value) = value.to_str() else {
             return String::new();
         };
-        if joined.len() + value.len() + 1 > TRACESTATE_BYTES {
+        let separator = usize::from(!joined.is_empty());
+        if joined.len() + separator + value.len() > TRACESTATE_BYTES {
             return String::new();
         }
         if !joined.is_empty() {
@@ -420,6 +421,8 @@ mod tests {
         assert_eq!(with_state(&members[..32]).split(',').count(), 32);
         assert_eq!(with_state(&members), "");
         assert_eq!(with_state(&["a=".to_owned() + &"x".repeat(600)]), "");
+        let longest = "a=".to_owned() + &"x".repeat(510);
+        assert_eq!(with_state(std::slice::from_ref(&longest)), longest);
         assert_eq!(with_state(&["a=".to_owned() + &"x".repeat(200_000)]), "");
     }
 

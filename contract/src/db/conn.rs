@@ -263,7 +263,10 @@ impl PgConn {
         match self.withdrawal() {
             None => run.await,
             Some(withdrawal) => tokio::select! {
-                rows = run => rows,
+                rows = run => match rows {
+                    Err(error) if error.connection_lost() => withdrawal.query_planned(sql, params).await,
+                    rows => rows,
+                },
                 () = withdrawal.withdrawn() => withdrawal.query_planned(sql, params).await,
             },
         }
@@ -396,7 +399,10 @@ macro_rules! statement_helpers {
                 match self.withdrawal() {
                     None => run.await,
                     Some(withdrawal) => tokio::select! {
-                        rows = run => rows,
+                        rows = run => match rows {
+                            Err(error) if error.connection_lost() => withdrawal.query(sql, params).await,
+                            rows => rows,
+                        },
                         () = withdrawal.withdrawn() => withdrawal.query(sql, params).await,
                     },
                 }

@@ -92,6 +92,20 @@ impl DbError {
     }
 }
 
+impl DbError {
+    /// The connection broke under the statement (closed, reset), as
+    /// opposed to the server refusing it: a read may go elsewhere.
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            DbError::Query(error) => {
+                error.code().is_none()
+                    && (error.is_closed() || std::error::Error::source(error).is_some())
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<DbError> for Problem {
     fn from(error: DbError) -> Problem {
         match &error {

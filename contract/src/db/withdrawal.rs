@@ -2,8 +2,11 @@
 //! the runtime's watcher takes the replica out of rotation (it stopped
 //! answering, fell behind, or was promoted), a read still waiting on one of
 //! its connections is sent again to the primary, so that a frozen replica
-//! costs a read a short delay, never a 504. Reads only: a replica's
-//! connections never carry a write.
+//! costs a read a short delay, never a 504. So does a read whose replica
+//! connection breaks under it (the replica restarted, a link reset). Reads only: a replica's
+//! connections never carry a write. A read sent again gets a primary
+//! connection of its own: it may be a slow search, which must not queue
+//! ahead of other reads on a shared one.
 
 use std::sync::Arc;
 
@@ -44,7 +47,7 @@ impl Withdrawal {
     ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
         Box::pin(async move {
             tracing::info!("a read on a withdrawn replica goes to the primary");
-            self.primary.shared().await?.query(sql, params).await
+            self.primary.exclusive().await?.query(sql, params).await
         })
     }
 
@@ -57,7 +60,7 @@ impl Withdrawal {
         Box::pin(async move {
             tracing::info!("a read on a withdrawn replica goes to the primary");
             self.primary
-                .shared()
+                .exclusive()
                 .await?
                 .query_planned(sql, params)
                 .await
