@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Properties of the rendered manifests that an operator relies on and that
+schemas cannot see; check.sh runs it on `kubectl kustomize` of each overlay.
+
+    python3 check_rendered.py single.yaml split.yaml knative.yaml
+
+Each check names the overlay file and the object it faults. Needs PyYAML
+(in .venv, .ci/requirements.txt).
+"""
+
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def pod_specs(objects):
+    """(object name, pod spec) of every workload: Deployments and Knative Services."""
+    for obj in objects:
+        if obj.get("kind") in ("Deployment", "Service") and obj["spec"].get("template"):
+            yield obj["metadata"]["name"], obj["spec"]["template"]["spec"]
+
+
+def check_database_ca(objects):
+    """Every container sets DATABASE_CA_FILE to a file of a mounted volume
+    that holds the ConfigMap the overlay ships (TLS to a privately signed
+    PostgreSQL would otherwise crash-loop the pods)."""
+    problems = []
+    configmaps = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "ConfigMap"}
+    for name, spec in pod_specs(objects):
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for container in spec["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            path = env.get("DATABASE_CA_FILE")
+            if not path:
+                problems.append(f"{name}: container {container['name']} sets no DATABASE_CA_FILE")
+                continue
+            mounts = [m for m in container.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")]
+            if not mounts:
+                problems.append(f"{name}: DATABASE_CA_FILE {path} is on no mounted volume")
+                continue
+            source = volumes.get(mounts[0]["name"], {}).get("configMap", {}).get("name")
+            key = path[len(mounts[0]["mountPath"].rstrip("/")) + 1 :]
+            if source not in configmaps or key not in configmaps[source].get("data", {}):
+                problems.append(f"{name}: DATABASE_CA_FILE {path} is not key {key} of a ConfigMap of the overlay")
+    return problems
+
+
+CHECKS = [check_database_ca]
+
+
+def main():
+    failed = False
+    for path in sys.argv[1:]:
+        objects = [o for o in yaml.safe_load_all(Path(path).read_text()) if o]
+        for check in CHECKS:
+            for problem in check(objects):
+                print(f"{path}: {check.__name__}: {problem}", file=sys.stderr)
+                failed = True
+    if failed:
+        return 1
+    print(f"{len(CHECKS)} checks passed on {len(sys.argv) - 1} overlays")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
