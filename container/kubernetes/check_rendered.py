@@ -46,7 +46,40 @@ def check_database_ca(objects):
     return problems
 
 
-CHECKS = [check_database_ca]
+def scrape_paths(objects):
+    """The paths Prometheus scrapes on the pods (their prometheus.io/path)."""
+    for obj in objects:
+        if obj.get("kind") in ("Deployment", "Service") and obj["spec"].get("template"):
+            annotations = obj["spec"]["template"].get("metadata", {}).get("annotations", {})
+            if "prometheus.io/path" in annotations:
+                yield annotations["prometheus.io/path"]
+
+
+def check_metrics_not_public(objects):
+    """No HTTPRoute forwards a scraped path as it is: the gateway would
+    publish every pod's metrics. A gateway picks an Exact path match over any
+    prefix or expression, so the path needs an Exact rule that rewrites it
+    away; otherwise a catch-all (PathPrefix /) forwards it."""
+    problems = []
+    for path in set(scrape_paths(objects)):
+        for route in [o for o in objects if o.get("kind") == "HTTPRoute"]:
+            exact = []
+            for rule in route["spec"].get("rules", []):
+                for match in rule.get("matches", [{"path": {"type": "PathPrefix", "value": "/"}}]):
+                    if match.get("path", {}).get("type") == "Exact" and match["path"]["value"] == path:
+                        exact.append(rule)
+            rewritten = [
+                f["urlRewrite"]["path"].get("replaceFullPath")
+                for rule in exact
+                for f in rule.get("filters", [])
+                if f.get("type") == "URLRewrite" and "path" in f.get("urlRewrite", {})
+            ]
+            if not exact or not rewritten or any(r in (None, path) for r in rewritten):
+                problems.append(f"HTTPRoute {route['metadata']['name']} forwards {path} (scraped) to the public")
+    return problems
+
+
+CHECKS = [check_database_ca, check_metrics_not_public]
 
 
 def main():

@@ -33,6 +33,10 @@ HEADER = (
 RUNTIME_ROUTES = {"metrics"}
 # Gateway API limits per HTTPRoute rule (the CRD's maxItems).
 MATCHES_PER_RULE = 8
+# Where the gateway and the proxy send a path that must not be public
+# (not_on_gateway): a path no function serves, so the runtime answers its 404.
+# Gateway API has no direct response, hence a rewrite.
+NOT_PUBLIC_PREFIX = "/not-public"
 
 
 class GroupError(Exception):
@@ -264,6 +268,24 @@ def httproute(doc, routes, owner):
             first = False
             rules.append(rule(matches[start : start + MATCHES_PER_RULE], group, why))
     fallback = doc["fallback_group"]
+    for r in [r for r in routes if r["function"] in skip]:
+        # Exact outranks the catch-all below, which would forward it as is.
+        rules.append(
+            f"    # Not public: {r['function']} is rewritten to a path nothing serves (the runtime's 404).\n"
+            "    - matches:\n"
+            "        - path:\n"
+            "            type: Exact\n"
+            f"            value: {q(r['path'])}\n"
+            "      filters:\n"
+            "        - type: URLRewrite\n"
+            "          urlRewrite:\n"
+            "            path:\n"
+            "              type: ReplaceFullPath\n"
+            f"              replaceFullPath: {q(NOT_PUBLIC_PREFIX + r['path'])}\n"
+            "      backendRefs:\n"
+            f"        - name: {service[fallback]}\n"
+            "          port: 5000\n"
+        )
     rules.append(
         "    # Anything else: the runtime's 404 problem document.\n"
         "    - matches:\n"
@@ -288,7 +310,9 @@ def httproute(doc, routes, owner):
             "Templates like /api/users/{id} become RegularExpression matches, which\n"
             "Gateway API leaves to the implementation (Envoy-based gateways, NGINX\n"
             "Gateway Fabric and others support them)."
-            + ("\nNot routed here: " + ", ".join(sorted(skip)) + " (scraped from each pod, never public)." if skip else "")
+            + ("\nNot public: " + ", ".join(sorted(skip)) + " (scraped from each pod), rewritten to a path"
+               "\nnothing serves; URLRewrite is Extended support, which the implementations"
+               "\nabove have." if skip else "")
         )
         + f"""apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -400,6 +424,9 @@ def problem(status, title, detail):
 
 
 def haproxy(doc, routes, owner):
+    skip = set(doc.get("not_on_gateway", []))
+    hidden = [r["path"] for r in routes if r["function"] in skip]
+    routes = [r for r in routes if r["function"] not in skip]
     allow = allow_by_path(routes)
     lines = []
     add = lines.append
@@ -443,6 +470,10 @@ def haproxy(doc, routes, owner):
     add('    bind "${SHOP_PROXY_BIND}"')
     add("    # One id per request, through the proxy's answers and the runtime's logs.")
     add("    http-request set-header X-Request-Id %[uuid] unless { req.hdr(x-request-id) -m found }")
+    add("")
+    for path in hidden:
+        add(f"    # Not public ({path} is scraped from each instance): the runtime's 404.")
+        add(f"    http-request set-path {NOT_PUBLIC_PREFIX}%[path] if {{ path {path} }}")
     add("")
     add("    # A known path with a method no group serves: 405 with the whole")
     add("    # registry's Allow, as one process serving everything would answer.")

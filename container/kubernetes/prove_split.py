@@ -13,6 +13,7 @@ through the runtime API the way an endpoints controller would. Then:
              a new one started, in rotation once ready): no failed request,
              and the orders in the database are exactly those the clients
              were told were created;
+  metrics    /metrics is not public through the proxy (prove_edges.py);
   group-down every order-writes instance stopped: order POSTs and PATCHes get
              a 503 problem document from the proxy, every other group serves;
   cold-start time from spawning a process to its first 200 on
@@ -508,7 +509,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     parser.add_argument("--one-first", action="store_true",
                         help="let the first instance apply the schema before the others start")
-    parser.add_argument("--steps", default="routing,rolling,group-down,cold-start",
+    parser.add_argument("--steps", default="routing,rolling,metrics,group-down,cold-start",
                         help="comma-separated subset, in this order")
     args = parser.parse_args()
 
@@ -534,6 +535,7 @@ def main():
         steps = [
             ("routing", lambda: step_routing(split, binary, tmp, pg, args.k6)),
             ("rolling", lambda: step_rolling(split, tmp, pg, args.k6, args.rate, args.duration)),
+            ("metrics", lambda: prove_edges.step_metrics(split)),
             ("group-down", lambda: step_group_down(split)),
             ("cold-start", lambda: step_cold_start(binary, tmp, pg, args.cold_runs)),
         ]
@@ -567,4 +569,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # prove_edges.py's steps use this module's helpers: import it as
+    # `prove_split`, not as a second copy under `__main__`.
+    sys.modules.setdefault("prove_split", sys.modules[__name__])
+    import prove_edges  # noqa: E402  (needs the alias above)
+
     sys.exit(main())
