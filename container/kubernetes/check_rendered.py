@@ -8,6 +8,8 @@ Each check names the overlay file and the object it faults. Needs PyYAML
 (in .venv, .ci/requirements.txt).
 """
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -79,7 +81,54 @@ def check_metrics_not_public(objects):
     return problems
 
 
-CHECKS = [check_database_ca, check_metrics_not_public]
+def gateway_pick(route, method, path, headers):
+    """The backend an HTTPRoute sends a request to, by Gateway API's
+    precedence: an Exact path, then the longest prefix, a method match, the
+    most header matches, then list order. RegularExpression precedence is
+    left to implementations; it is put between Exact and PathPrefix here, as
+    the generated rules assume (list order settles the rest)."""
+    best = None
+    for index, rule in enumerate(route["spec"].get("rules", [])):
+        for match in rule.get("matches", [{"path": {"type": "PathPrefix", "value": "/"}}]):
+            kind, value = match["path"]["type"], match["path"]["value"]
+            if kind == "Exact" and path != value:
+                continue
+            if kind == "PathPrefix" and not (path + "/").startswith(value.rstrip("/") + "/"):
+                continue
+            if kind == "RegularExpression" and not re.fullmatch(value, path):
+                continue
+            if match.get("method", method) != method:
+                continue
+            wanted = {h["name"].lower(): h["value"] for h in match.get("headers", [])}
+            if any(headers.get(name) != value for name, value in wanted.items()):
+                continue
+            rank = ({"Exact": 2, "RegularExpression": 1}.get(kind, 0), len(value) if kind == "PathPrefix" else 0,
+                    "method" in match, len(wanted), -index)
+            if best is None or rank > best[0]:
+                best = (rank, rule["backendRefs"][0]["name"])
+    return best[1] if best else None
+
+
+def check_preflight_to_owner(objects):
+    """A CORS preflight for each method of each route of routes.json reaches
+    the Service that serves that method on that path: only it grants the
+    method (each group's router knows its own functions)."""
+    routes = json.loads((Path(__file__).resolve().parent / "routes.json").read_text())
+    hidden = set(scrape_paths(objects))
+    problems = []
+    for route in [o for o in objects if o.get("kind") == "HTTPRoute"]:
+        for r in [r for r in routes if r["path"] not in hidden]:
+            path = re.sub(r"\{[^}]+\}", "1", r["path"])
+            for method in [m for m in r["methods"] if m != "HEAD"]:
+                owner = gateway_pick(route, method, path, {})
+                asked = gateway_pick(route, "OPTIONS", path, {"access-control-request-method": method})
+                if owner != asked:
+                    problems.append(f"HTTPRoute {route['metadata']['name']}: the preflight for {method} {path} "
+                                    f"goes to {asked}, {method} itself to {owner}")
+    return problems
+
+
+CHECKS = [check_database_ca, check_metrics_not_public, check_preflight_to_owner]
 
 
 def main():

@@ -37,6 +37,9 @@ MATCHES_PER_RULE = 8
 # (not_on_gateway): a path no function serves, so the runtime answers its 404.
 # Gateway API has no direct response, hence a rewrite.
 NOT_PUBLIC_PREFIX = "/not-public"
+# A CORS preflight names the method it asks for in this header; the routing
+# sends the preflight to the group serving that method.
+PREFLIGHT_HEADER = "Access-Control-Request-Method"
 
 
 class GroupError(Exception):
@@ -124,6 +127,20 @@ def allow_by_path(routes):
         allow.setdefault(route["path"], set()).update(route["methods"])
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return {path: ", ".join(m for m in order if m in methods) for path, methods in allow.items()}
+
+
+def preflights(routes, owner, group, skip=()):
+    """(method, path) of each CORS preflight the group answers: a browser asks
+    `OPTIONS path` with Access-Control-Request-Method: method, and only the
+    process serving that method on that path grants it (each runtime's
+    router knows its own FUNCTIONS only). HEAD is never preflighted."""
+    return [
+        (method, r["path"])
+        for r in routes
+        if owner[r["function"]] == group and r["function"] not in skip
+        for method in r["methods"]
+        if method != "HEAD"
+    ]
 
 
 def q(text):
@@ -223,11 +240,15 @@ def httproute(doc, routes, owner):
 
     def rule(matches, group, why=None):
         lines = ["    - matches:"]
-        for method, template in matches:
+        for method, template, *preflight in matches:
             lines.append("        - path:")
             lines.append("            " + path_match(template))
             if method:
                 lines.append(f"          method: {method}")
+            if preflight:
+                lines.append("          headers:")
+                lines.append(f"            - name: {PREFLIGHT_HEADER}")
+                lines.append(f"              value: {preflight[0]}")
         lines.append("      backendRefs:")
         lines.append(f"        - name: {service[group]}")
         lines.append("          port: 5000")
@@ -241,7 +262,7 @@ def httproute(doc, routes, owner):
             for r in routes
             if owner[r["function"]] == group["name"] and r["function"] not in skip
             for method in r["methods"]
-        ]
+        ] + [("OPTIONS", path, method) for method, path in preflights(routes, owner, group["name"], skip)]
         for start in range(0, len(matches), MATCHES_PER_RULE):
             why = f"{group['name']}: {group['about']}" if start == 0 else None
             rules.append(rule(matches[start : start + MATCHES_PER_RULE], group["name"], why))
@@ -478,7 +499,8 @@ def haproxy(doc, routes, owner):
     add("    # A known path with a method no group serves: 405 with the whole")
     add("    # registry's Allow, as one process serving everything would answer.")
     for path, methods in allow.items():
-        accepted = [m for r in routes if r["path"] == path for m in r["methods"]]
+        # OPTIONS goes on to a group: with CORS on the runtime answers it.
+        accepted = [m for r in routes if r["path"] == path for m in r["methods"]] + ["OPTIONS"]
         cond = f"{{ path {path} }}" if is_literal(path) else f"{{ path_reg {path_regex(path)} }}"
         body = problem(405, "Method Not Allowed", f"this path serves {methods} only")
         add(f"    http-request return status 405 content-type \"application/problem+json\" string '{body}' "
@@ -491,6 +513,20 @@ def haproxy(doc, routes, owner):
         for r in mine:
             cond = f"{{ path {r['path']} }}" if is_literal(r["path"]) else f"{{ path_reg {path_regex(r['path'])} }}"
             add(f"    use_backend {group['name']} if {{ method {' '.join(r['methods'])} }} {cond}")
+        for method, path in preflights(routes, owner, group["name"]):
+            cond = f"{{ path {path} }}" if is_literal(path) else f"{{ path_reg {path_regex(path)} }}"
+            add(f"    use_backend {group['name']} if {{ method OPTIONS }} "
+                f"{{ req.hdr({PREFLIGHT_HEADER.lower()}) -m str {method} }} {cond}")
+    # Any other OPTIONS on a known path (no or an unserved requested method):
+    # the group serving the path's first route, as the HTTPRoute does.
+    add("    # Other OPTIONS on a known path: the group of the path's first route.")
+    seen = set()
+    for r in routes:
+        if r["path"] in seen:
+            continue
+        seen.add(r["path"])
+        cond = f"{{ path {r['path']} }}" if is_literal(r["path"]) else f"{{ path_reg {path_regex(r['path'])} }}"
+        add(f"    use_backend {owner[r['function']]} if {{ method OPTIONS }} {cond}")
     add("    # Unknown paths: the runtime's 404 problem document.")
     add(f"    default_backend {doc['fallback_group']}")
     for group in doc["groups"]:
