@@ -128,7 +128,50 @@ def check_preflight_to_owner(objects):
     return problems
 
 
-CHECKS = [check_database_ca, check_metrics_not_public, check_preflight_to_owner]
+def check_spread(objects):
+    """Every Deployment spreads its pods over nodes (hard) so that the HPA's
+    minimum of two survives a node, counting only its own current revision."""
+    problems = []
+    for obj in [o for o in objects if o.get("kind") == "Deployment"]:
+        spec, selector = obj["spec"]["template"]["spec"], obj["spec"]["selector"]["matchLabels"]
+        hard = [
+            c for c in spec.get("topologySpreadConstraints", [])
+            if c.get("topologyKey") == "kubernetes.io/hostname" and c.get("whenUnsatisfiable") == "DoNotSchedule"
+            and c.get("labelSelector", {}).get("matchLabels") == selector
+            and "pod-template-hash" in c.get("matchLabelKeys", [])
+        ]
+        if not hard:
+            problems.append(f"Deployment {obj['metadata']['name']}: no hard spread over kubernetes.io/hostname "
+                            "of its own pods (one node may hold both minimum replicas)")
+    return problems
+
+
+# Egress the pods need besides PostgreSQL: (what, protocol, port, peer test).
+NEEDED_EGRESS = [
+    ("cluster DNS", "UDP", 53, lambda peer: peer.get("podSelector", {}).get("matchLabels", {}).get("k8s-app") == "kube-dns"),
+    ("NodeLocal DNSCache", "UDP", 53, lambda peer: peer.get("ipBlock", {}).get("cidr") == "169.254.20.10/32"),
+    ("OTLP/HTTP trace export", "TCP", 4318, lambda peer: True),
+]
+
+
+def check_egress(objects):
+    """The NetworkPolicy lets the pods reach what their settings may name:
+    DNS through cluster DNS or NodeLocal DNSCache, an OTLP collector."""
+    problems = []
+    for policy in [o for o in objects if o.get("kind") == "NetworkPolicy"]:
+        rules = policy["spec"].get("egress", [])
+        for what, protocol, port, peer_ok in NEEDED_EGRESS:
+            allowed = any(
+                any(p.get("protocol", "TCP") == protocol and p.get("port") == port for p in rule.get("ports", []))
+                and (not rule.get("to") or any(peer_ok(peer) for peer in rule["to"]))
+                for rule in rules
+            )
+            if not allowed:
+                problems.append(f"NetworkPolicy {policy['metadata']['name']}: no egress for {what} ({protocol} {port})")
+    return problems
+
+
+CHECKS = [check_database_ca, check_metrics_not_public, check_preflight_to_owner, check_spread, check_egress]
 
 
 def main():
