@@ -171,7 +171,28 @@ def check_egress(objects):
     return problems
 
 
-CHECKS = [check_database_ca, check_metrics_not_public, check_preflight_to_owner, check_spread, check_egress]
+def check_rolls_on_change(objects):
+    """Every ConfigMap and Secret a workload reads exists in the overlay under
+    a content-hashed name (kustomize's generators), so that changing it
+    changes the pod template and the next apply rolls the pods."""
+    problems = []
+    present = {(o["kind"], o["metadata"]["name"]) for o in objects if o.get("kind") in ("ConfigMap", "Secret")}
+    for name, spec in pod_specs(objects):
+        refs = [("ConfigMap", e["configMapRef"]["name"]) for c in spec["containers"]
+                for e in c.get("envFrom", []) if "configMapRef" in e]
+        refs += [("ConfigMap", v["configMap"]["name"]) for v in spec.get("volumes", []) if "configMap" in v]
+        refs += [("Secret", v["secret"]["secretName"]) for v in spec.get("volumes", []) if "secret" in v]
+        for kind, ref in refs:
+            if (kind, ref) not in present:
+                problems.append(f"{name}: reads {kind} {ref}, which the overlay does not hold")
+            elif not re.search(r"-[a-z0-9]{10}$", ref):
+                problems.append(f"{name}: reads {kind} {ref}, whose name has no content hash: "
+                                "a change to it would roll no pod (use a generator)")
+    return problems
+
+
+CHECKS = [check_database_ca, check_metrics_not_public, check_preflight_to_owner, check_spread, check_egress,
+          check_rolls_on_change]
 
 
 def main():

@@ -434,7 +434,10 @@ def knative_kustomization(groups):
         "Each function group as a Knative Service, with the shared ConfigMap and\n"
         "Secret; the NetworkPolicy is widened for Knative's data path.",
         [],
-        "patches:\n  - path: networkpolicy-knative.yaml\n",
+        "patches:\n  - path: networkpolicy-knative.yaml\n"
+        "# Teaches kustomize that a Knative Service names the generated (hashed)\n"
+        "# ConfigMaps and Secret, so it rewrites those names there too.\n"
+        "configurations:\n  - knative-names.yaml\n",
     )
 
 
