@@ -19,7 +19,12 @@ Fails (exit 1, one line per problem) unless:
   (.env.example), a setting of container/remote-deploy.sh, a secret or
   variable of deploy.yml, Compose's own or the shell's;
 - its table of GitHub settings lists every secret and variable deploy.yml
-  reads.
+  reads;
+- a key file is read only on the machine that made or received it (the
+  prose before a block says whether it runs on the workstation);
+- no `sudo -i` command passes an empty argument (sudo's login shell drops it);
+- no advice to edit a file of the checkout, which every deploy's
+  `git checkout --force` reverts.
 """
 
 from __future__ import annotations
@@ -146,6 +151,64 @@ def check_commands(sh: list[tuple[int, str]], cron: list[tuple[int, str]], servi
         ok(f"{len(lines)} commands: no ~ across sudo, no literal database names, compose files and services exist")
 
 
+def machine_of_blocks(doc: str) -> list[tuple[int, str, str]]:
+    """(line, body, machine) of every sh block: `workstation` when the prose
+    since the previous block says so, else `server`."""
+    out, previous_end = [], 0
+    for match in re.finditer(r"^ *```sh\n(.*?)^ *```", doc, re.M | re.S):
+        prose = doc[previous_end : match.start()]
+        machine = "workstation" if re.search(r"\bworkstation\b", prose) and not re.search(
+            r"\bon the server\b", prose, re.I) else "server"
+        out.append((doc[: match.start()].count("\n") + 2, match.group(1), machine))
+        previous_end = match.end()
+    return out
+
+
+def check_machines(doc: str) -> None:
+    """A key made by `ssh-keygen -f FILE` is read (`cat FILE`) only on the
+    machine that made it or received it with `scp FILE SERVER:`."""
+    has: dict[str, set[str]] = {}
+    before = len(problems)
+    for line, body, machine in machine_of_blocks(doc):
+        for cmd in commands(dedent(body)):
+            for made in re.findall(r"ssh-keygen\b.*?\s-f\s+(\S+)", cmd):
+                has.setdefault(made, set()).add(machine)
+                has.setdefault(made + ".pub", set()).add(machine)
+            for sent in re.findall(r"\bscp\s+(?:-\S+\s+)*(\S+)\s+\S*SERVER:", cmd):
+                has.setdefault(sent, set()).add("server")
+            for read in re.findall(r"\bcat\s+([^\s)\"']+)", cmd):
+                if read in has and machine not in has[read]:
+                    fail(f"docs/deploy.md line {line}: reads {read} on the {machine}, but it was made on the "
+                         f"{' and '.join(sorted(has[read]))} (copy it over first)")
+    if len(problems) == before:
+        ok("every key file is read on the machine that has it")
+
+
+def check_sudo_login(sh: list[tuple[int, str]]) -> None:
+    """`sudo -i` hands the command to a login shell as one escaped line, in
+    which an empty argument (`-N ""`) disappears: ssh-keygen then takes the
+    next option as the passphrase."""
+    before = len(problems)
+    for _, body in sh:
+        for cmd in commands(dedent(body)):
+            if re.search(r"\bsudo\s+-\w*i", cmd) and re.search(r"\s(\"\"|'')(\s|$)", cmd):
+                fail(f"`{cmd}`: sudo -i drops the empty argument; use sudo -u USER -H with a full path")
+    if len(problems) == before:
+        ok("no empty argument passed through sudo -i")
+
+
+def check_no_edits_of_checkout(doc: str) -> None:
+    """No advice to edit a tracked file of the checkout by hand: every deploy
+    runs `git checkout --force` there (remote-deploy.sh), which reverts it."""
+    before = len(problems)
+    for match in re.finditer(r"\bedit(?:ing)?\s+`([^`]+)`", doc):
+        path = match.group(1)
+        if (ROOT / path).is_file():
+            fail(f"docs/deploy.md advises editing {path} on the server; the next deploy's checkout reverts it")
+    if len(problems) == before:
+        ok("no advice to edit a file the deploy's checkout reverts")
+
+
 def known_variables() -> set[str]:
     known = OTHERS | WORDS
     readme = (ROOT / "README.md").read_text()
@@ -194,6 +257,9 @@ def main() -> int:
     check_syntax(sh, cron)
     check_commands(sh, cron, services)
     check_variables(doc)
+    check_machines(doc)
+    check_sudo_login(sh)
+    check_no_edits_of_checkout(doc)
     return finish("check_deploy_doc", "docs/deploy.md's commands pass")
 
 

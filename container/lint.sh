@@ -138,6 +138,7 @@ for f in files: json.loads(f.read_text())
   check "check_packages.py (every program the tests and scripts run is installed)" "$PY" container/check_packages.py
   check "test_check_packages.py (it catches a program nothing installs)" "$PY" container/test_check_packages.py
   check "check_deploy_doc.py (docs/deploy.md's commands)" "$PY" container/check_deploy_doc.py
+  check "check_compose_timing.py (shutdown drain above the request timeout)" "$PY" container/check_compose_timing.py
   check "test_remote_deploy.py (deploy, rollback, re-tag, modes, dropped SSH)" "$PY" container/test_remote_deploy.py
 
   say "lint: $passed passed, ${#failed[@]} failed"

@@ -62,6 +62,23 @@ die() { log "ERROR: $*" >&2; exit 1; }
 
 # --- start, follow ------------------------------------------------------------
 
+# Without API keys every write is open to whoever reaches the API: said
+# loudly when a deploy starts and in its log, never silently.
+warn_open_writes() {
+  local line value
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    case $line in
+      API_KEYS=* | API_KEYS_FILE=*)
+        value=${line#*=}
+        value=${value//[\'\"]/}
+        [ -z "$value" ] || return 0
+        ;;
+    esac
+  done <<<"${DEPLOY_ENV_EXTRA:-}"
+  log "WARNING: OPEN WRITES: no API_KEYS or API_KEYS_FILE in DEPLOY_ENV_EXTRA, so every POST, PUT, PATCH and DELETE is accepted from anyone who reaches the API (docs/deploy.md, 'Before going public')" >&2
+}
+
 check_settings() {
   [[ ${DEPLOY_SHA:-} =~ ^[0-9a-f]{40}$ ]] || die "DEPLOY_SHA must be a full 40-character commit sha"
   [ -n "${POSTGRES_PASSWORD:-}" ] || die "POSTGRES_PASSWORD is empty (set the GitHub secret)"
@@ -73,6 +90,7 @@ check_settings() {
   command -v curl >/dev/null || die "curl is not installed"
   command -v flock >/dev/null || die "flock (util-linux) is not installed"
   command -v setsid >/dev/null || die "setsid (util-linux) is not installed"
+  warn_open_writes
 }
 
 start() {

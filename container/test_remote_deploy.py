@@ -288,6 +288,19 @@ class RemoteDeployTest(unittest.TestCase):
         self.assertEqual(w.head(), w.sha["A"])
         self.assertFalse([c for c in w.calls() if " up " in c])
 
+    def test_a_deploy_without_api_keys_says_writes_are_open(self) -> None:
+        w = self.world
+        result = w.deploy("B")
+        self.assertDeployed(result)
+        self.assertIn("WARNING: OPEN WRITES", result.stderr)  # at start
+        self.assertIn("WARNING: OPEN WRITES", result.stdout)  # in the run's log
+        for extra in ("API_KEYS=k1,k2", "API_KEYS_FILE=/home/deploy/secrets/api_keys"):
+            result = w.deploy("B", DEPLOY_ENV_EXTRA=f"POOL_SIZE=5\n{extra}\n")
+            self.assertDeployed(result)
+            self.assertNotIn("OPEN WRITES", result.stdout + result.stderr, extra)
+        result = w.deploy("B", DEPLOY_ENV_EXTRA="API_KEYS=''\n")
+        self.assertIn("WARNING: OPEN WRITES", result.stderr)
+
     def test_bad_settings_are_refused_before_anything_starts(self) -> None:
         w = self.world
         for settings, message in (

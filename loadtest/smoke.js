@@ -7,6 +7,9 @@
 //   k6 run loadtest/smoke.js                       # BASE_URL=http://localhost:5000
 //   BASE_URL=http://127.0.0.1:5077 k6 run loadtest/smoke.js
 //
+// METRICS_URL (default BASE_URL/metrics) is where /metrics is checked: behind
+// a gateway or proxy that keeps it private, an instance's own address.
+//
 // Passes only if every check passes and no request fails unexpectedly
 // (deliberate 4xx are declared with expectedStatuses and do not count).
 
@@ -65,7 +68,7 @@ function service() {
     r = get('/db-check', 'GET /db-check');
     checkJson(r, 200, 'GET /db-check', (b) => !!b && b.status === 'success' && b.database === 'connected');
 
-    r = get('/metrics', 'GET /metrics', { headers: { Accept: 'text/plain' } });
+    r = http.get(__ENV.METRICS_URL || `${BASE_URL}/metrics`, { headers: { Accept: 'text/plain' }, tags: { name: 'GET /metrics' } });
     check(r, {
       'GET /metrics: status 200': (x) => x.status === 200,
       'GET /metrics: text/plain': (x) => /^text\/plain\b/.test(contentType(x)),

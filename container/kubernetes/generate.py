@@ -33,6 +33,13 @@ HEADER = (
 RUNTIME_ROUTES = {"metrics"}
 # Gateway API limits per HTTPRoute rule (the CRD's maxItems).
 MATCHES_PER_RULE = 8
+# Where the gateway and the proxy send a path that must not be public
+# (not_on_gateway): a path no function serves, so the runtime answers its 404.
+# Gateway API has no direct response, hence a rewrite.
+NOT_PUBLIC_PREFIX = "/not-public"
+# A CORS preflight names the method it asks for in this header; the routing
+# sends the preflight to the group serving that method.
+PREFLIGHT_HEADER = "Access-Control-Request-Method"
 
 
 class GroupError(Exception):
@@ -120,6 +127,20 @@ def allow_by_path(routes):
         allow.setdefault(route["path"], set()).update(route["methods"])
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return {path: ", ".join(m for m in order if m in methods) for path, methods in allow.items()}
+
+
+def preflights(routes, owner, group, skip=()):
+    """(method, path) of each CORS preflight the group answers: a browser asks
+    `OPTIONS path` with Access-Control-Request-Method: method, and only the
+    process serving that method on that path grants it (each runtime's
+    router knows its own FUNCTIONS only). HEAD is never preflighted."""
+    return [
+        (method, r["path"])
+        for r in routes
+        if owner[r["function"]] == group and r["function"] not in skip
+        for method in r["methods"]
+        if method != "HEAD"
+    ]
 
 
 def q(text):
@@ -219,11 +240,15 @@ def httproute(doc, routes, owner):
 
     def rule(matches, group, why=None):
         lines = ["    - matches:"]
-        for method, template in matches:
+        for method, template, *preflight in matches:
             lines.append("        - path:")
             lines.append("            " + path_match(template))
             if method:
                 lines.append(f"          method: {method}")
+            if preflight:
+                lines.append("          headers:")
+                lines.append(f"            - name: {PREFLIGHT_HEADER}")
+                lines.append(f"              value: {preflight[0]}")
         lines.append("      backendRefs:")
         lines.append(f"        - name: {service[group]}")
         lines.append("          port: 5000")
@@ -237,7 +262,7 @@ def httproute(doc, routes, owner):
             for r in routes
             if owner[r["function"]] == group["name"] and r["function"] not in skip
             for method in r["methods"]
-        ]
+        ] + [("OPTIONS", path, method) for method, path in preflights(routes, owner, group["name"], skip)]
         for start in range(0, len(matches), MATCHES_PER_RULE):
             why = f"{group['name']}: {group['about']}" if start == 0 else None
             rules.append(rule(matches[start : start + MATCHES_PER_RULE], group["name"], why))
@@ -264,6 +289,24 @@ def httproute(doc, routes, owner):
             first = False
             rules.append(rule(matches[start : start + MATCHES_PER_RULE], group, why))
     fallback = doc["fallback_group"]
+    for r in [r for r in routes if r["function"] in skip]:
+        # Exact outranks the catch-all below, which would forward it as is.
+        rules.append(
+            f"    # Not public: {r['function']} is rewritten to a path nothing serves (the runtime's 404).\n"
+            "    - matches:\n"
+            "        - path:\n"
+            "            type: Exact\n"
+            f"            value: {q(r['path'])}\n"
+            "      filters:\n"
+            "        - type: URLRewrite\n"
+            "          urlRewrite:\n"
+            "            path:\n"
+            "              type: ReplaceFullPath\n"
+            f"              replaceFullPath: {q(NOT_PUBLIC_PREFIX + r['path'])}\n"
+            "      backendRefs:\n"
+            f"        - name: {service[fallback]}\n"
+            "          port: 5000\n"
+        )
     rules.append(
         "    # Anything else: the runtime's 404 problem document.\n"
         "    - matches:\n"
@@ -288,7 +331,9 @@ def httproute(doc, routes, owner):
             "Templates like /api/users/{id} become RegularExpression matches, which\n"
             "Gateway API leaves to the implementation (Envoy-based gateways, NGINX\n"
             "Gateway Fabric and others support them)."
-            + ("\nNot routed here: " + ", ".join(sorted(skip)) + " (scraped from each pod, never public)." if skip else "")
+            + ("\nNot public: " + ", ".join(sorted(skip)) + " (scraped from each pod), rewritten to a path"
+               "\nnothing serves; URLRewrite is Extended support, which the implementations"
+               "\nabove have." if skip else "")
         )
         + f"""apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -389,7 +434,10 @@ def knative_kustomization(groups):
         "Each function group as a Knative Service, with the shared ConfigMap and\n"
         "Secret; the NetworkPolicy is widened for Knative's data path.",
         [],
-        "patches:\n  - path: networkpolicy-knative.yaml\n",
+        "patches:\n  - path: networkpolicy-knative.yaml\n"
+        "# Teaches kustomize that a Knative Service names the generated (hashed)\n"
+        "# ConfigMaps and Secret, so it rewrites those names there too.\n"
+        "configurations:\n  - knative-names.yaml\n",
     )
 
 
@@ -400,6 +448,9 @@ def problem(status, title, detail):
 
 
 def haproxy(doc, routes, owner):
+    skip = set(doc.get("not_on_gateway", []))
+    hidden = [r["path"] for r in routes if r["function"] in skip]
+    routes = [r for r in routes if r["function"] not in skip]
     allow = allow_by_path(routes)
     lines = []
     add = lines.append
@@ -444,10 +495,15 @@ def haproxy(doc, routes, owner):
     add("    # One id per request, through the proxy's answers and the runtime's logs.")
     add("    http-request set-header X-Request-Id %[uuid] unless { req.hdr(x-request-id) -m found }")
     add("")
+    for path in hidden:
+        add(f"    # Not public ({path} is scraped from each instance): the runtime's 404.")
+        add(f"    http-request set-path {NOT_PUBLIC_PREFIX}%[path] if {{ path {path} }}")
+    add("")
     add("    # A known path with a method no group serves: 405 with the whole")
     add("    # registry's Allow, as one process serving everything would answer.")
     for path, methods in allow.items():
-        accepted = [m for r in routes if r["path"] == path for m in r["methods"]]
+        # OPTIONS goes on to a group: with CORS on the runtime answers it.
+        accepted = [m for r in routes if r["path"] == path for m in r["methods"]] + ["OPTIONS"]
         cond = f"{{ path {path} }}" if is_literal(path) else f"{{ path_reg {path_regex(path)} }}"
         body = problem(405, "Method Not Allowed", f"this path serves {methods} only")
         add(f"    http-request return status 405 content-type \"application/problem+json\" string '{body}' "
@@ -460,6 +516,20 @@ def haproxy(doc, routes, owner):
         for r in mine:
             cond = f"{{ path {r['path']} }}" if is_literal(r["path"]) else f"{{ path_reg {path_regex(r['path'])} }}"
             add(f"    use_backend {group['name']} if {{ method {' '.join(r['methods'])} }} {cond}")
+        for method, path in preflights(routes, owner, group["name"]):
+            cond = f"{{ path {path} }}" if is_literal(path) else f"{{ path_reg {path_regex(path)} }}"
+            add(f"    use_backend {group['name']} if {{ method OPTIONS }} "
+                f"{{ req.hdr({PREFLIGHT_HEADER.lower()}) -m str {method} }} {cond}")
+    # Any other OPTIONS on a known path (no or an unserved requested method):
+    # the group serving the path's first route, as the HTTPRoute does.
+    add("    # Other OPTIONS on a known path: the group of the path's first route.")
+    seen = set()
+    for r in routes:
+        if r["path"] in seen:
+            continue
+        seen.add(r["path"])
+        cond = f"{{ path {r['path']} }}" if is_literal(r["path"]) else f"{{ path_reg {path_regex(r['path'])} }}"
+        add(f"    use_backend {owner[r['function']]} if {{ method OPTIONS }} {cond}")
     add("    # Unknown paths: the runtime's 404 problem document.")
     add(f"    default_backend {doc['fallback_group']}")
     for group in doc["groups"]:

@@ -13,6 +13,9 @@ through the runtime API the way an endpoints controller would. Then:
              a new one started, in rotation once ready): no failed request,
              and the orders in the database are exactly those the clients
              were told were created;
+  metrics    /metrics is not public through the proxy (prove_edges.py);
+  cors       with CORS on, a browser's preflight for every method of every
+             route is granted through the proxy (prove_edges.py);
   group-down every order-writes instance stopped: order POSTs and PATCHes get
              a 503 problem document from the proxy, every other group serves;
   cold-start time from spawning a process to its first 200 on
@@ -46,6 +49,8 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # Smoke checks that fail through the split for a reason outside it, with the
 # reason; none today (GET / lists the whole registry in every process).
 KNOWN_GAPS: dict[str, str] = {}
+# The origin every instance allows (loadtest/smoke.js's default ORIGIN).
+ORIGIN = "https://smoke.example"
 
 
 class Failed(Exception):
@@ -122,6 +127,9 @@ class Instance:
             "WORKERS": "1",
             "POOL_SIZE": "5",
             "LOG_LEVEL": "warn",
+            # CORS on, as for a browser-facing shop: the preflights are
+            # routed too (prove_edges.py); smoke.js checks one with ORIGIN.
+            "CORS_ALLOW_ORIGINS": ORIGIN,
         }
         env.update(extra_env or {})
         self.log_path = tmp / f"{name}.log"
@@ -289,7 +297,10 @@ def sample_path(template):
 
 def step_routing(split, binary, tmp, pg, k6):
     """405s and 404s equal a single process's; the smoke test passes."""
-    routes = json.loads((HERE / "routes.json").read_text())
+    # Paths kept off the gateway (/metrics) answer 404 there, by design:
+    # prove_edges.py's metrics step covers them.
+    hidden = set(json.loads((HERE / "groups.json").read_text()).get("not_on_gateway", []))
+    routes = [r for r in json.loads((HERE / "routes.json").read_text()) if r["function"] not in hidden]
     reference = Instance(binary, tmp, pg.url, "reference")
     try:
         reference.wait_ready()
@@ -311,7 +322,10 @@ def step_routing(split, binary, tmp, pg, k6):
 
     summary_dir = tmp / "smoke"
     summary_dir.mkdir()
-    env = dict(os.environ, BASE_URL=f"http://127.0.0.1:{split.proxy.port}", SUMMARY_DIR=str(summary_dir))
+    # /metrics is not public through the proxy: smoke.js scrapes an instance.
+    scraped = next(iter(split.slots["ops"].values()))
+    env = dict(os.environ, BASE_URL=f"http://127.0.0.1:{split.proxy.port}", SUMMARY_DIR=str(summary_dir),
+               METRICS_URL=f"http://127.0.0.1:{scraped.port}/metrics")
     points = tmp / "smoke-points.json"
     run = subprocess.run([k6, "run", "-q", f"--out=json={points}", "loadtest/smoke.js"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=150)
@@ -508,7 +522,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     parser.add_argument("--one-first", action="store_true",
                         help="let the first instance apply the schema before the others start")
-    parser.add_argument("--steps", default="routing,rolling,group-down,cold-start",
+    parser.add_argument("--steps", default="routing,rolling,metrics,cors,group-down,cold-start",
                         help="comma-separated subset, in this order")
     args = parser.parse_args()
 
@@ -534,6 +548,8 @@ def main():
         steps = [
             ("routing", lambda: step_routing(split, binary, tmp, pg, args.k6)),
             ("rolling", lambda: step_rolling(split, tmp, pg, args.k6, args.rate, args.duration)),
+            ("metrics", lambda: prove_edges.step_metrics(split)),
+            ("cors", lambda: prove_edges.step_cors(split)),
             ("group-down", lambda: step_group_down(split)),
             ("cold-start", lambda: step_cold_start(binary, tmp, pg, args.cold_runs)),
         ]
@@ -567,4 +583,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # prove_edges.py's steps use this module's helpers: import it as
+    # `prove_split`, not as a second copy under `__main__`.
+    sys.modules.setdefault("prove_split", sys.modules[__name__])
+    import prove_edges  # noqa: E402  (needs the alias above)
+
     sys.exit(main())
