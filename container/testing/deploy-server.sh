@@ -105,9 +105,22 @@ Host deploy-target
 CONF
   SSH_BIN=$work/client-bin
   mkdir -p "$SSH_BIN"
-  printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' "$work/ssh_config" >"$SSH_BIN/ssh"
+  # Each client's pid goes to ssh-pids: the rehearsal cuts one mid-deploy.
+  printf '#!/bin/sh\necho $$ >>%s\nexec /usr/bin/ssh -F %s "$@"\n' "$work/ssh-pids" "$work/ssh_config" >"$SSH_BIN/ssh"
   chmod 755 "$SSH_BIN/ssh"
   wait_until 20 "sshd accepting the key on $SERVER_ADDR" "$SSH_BIN/ssh" deploy-target true
+}
+
+# kill_tree PID: PID and every process below it (children found by their
+# parent's pid in /proc, deepest first).
+kill_tree() {
+  local pid=$1 stat child
+  for stat in /proc/[0-9]*/stat; do
+    child=${stat#/proc/}
+    child=${child%/stat}
+    [ "$(cut -d' ' -f4 "$stat" 2>/dev/null)" = "$pid" ] && kill_tree "$child"
+  done
+  kill "$pid" 2>/dev/null || true
 }
 
 server_podman() {
@@ -126,7 +139,10 @@ server_down() {
     server_podman volume prune -f >/dev/null 2>&1 || true
     server_podman rmi -a -f >/dev/null 2>&1 || true
   fi
-  if [ -n "${SSHD_PID:-}" ]; then kill "$SSHD_PID" 2>/dev/null || true; wait "$SSHD_PID" 2>/dev/null || true; fi
+  # podman's overlay driver bind-mounts its directory onto itself.
+  if [ -n "${SERVER_DIR:-}" ]; then umount "$SERVER_DIR/storage/overlay" 2>/dev/null || true; fi
+  # With the sessions still open (a deploy the rehearsal follows).
+  if [ -n "${SSHD_PID:-}" ]; then kill_tree "$SSHD_PID"; wait "$SSHD_PID" 2>/dev/null || true; fi
   if [ -n "${SERVER_NS_MADE:-}" ]; then ip netns del "$NS" 2>/dev/null || true; fi
   ip link del "i24h$$" 2>/dev/null || true
 }

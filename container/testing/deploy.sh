@@ -12,7 +12,10 @@
 #   3. a new image that does not come up (its runtime refuses its arguments):
 #      the deploy fails, rolls back to the previous digest, the user is kept;
 #   4. the same deploy re-run: succeeds, and says it already runs;
-#   5. the clean-up of the deploy workflow (`docker image prune -f`,
+#   5. the runner's SSH client killed mid-deploy (back to the first version):
+#      the deploy finishes on the server by itself; `follow` over a new
+#      connection reports it;
+#   6. the clean-up of the deploy workflow (`docker image prune -f`,
 #      `docker network prune -f`): the running and the previous image stay.
 # Fakes left: none of the server's parts; what stands in for GitHub is the
 # environment this script gives deploy-over-ssh.sh (the secrets' values) and
@@ -37,10 +40,12 @@ POSTGRES_IMAGE=$(sed -n 's/^ *image: *\(postgres:.*\)/docker.io\/library\/\1/p' 
 
 work=$(mktemp -d /tmp/i24-deploy.XXXXXX)
 registry_pid=""
+runner=""
 LOCAL=localhost/i24-deploy-$$
 cleanup() {
   local status=$?
   [ "$status" -eq 0 ] || { say "FAILED; the server's last deploy log:"; tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true; }
+  if [ -n "$runner" ]; then kill_tree "$runner"; fi
   server_down
   if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
   podman rmi -f "$LOCAL:a" "$LOCAL:b" "$LOCAL:bad" >/dev/null 2>&1 || true
@@ -153,14 +158,36 @@ expect_running "$SHA_B" "re-run"
 user_kept "re-run"
 lap "4. the same deploy re-run: succeeds, ${SHA_B:0:12} already ran"
 
+# The runner's SSH connection cut while it follows a deploy (back to the
+# first version): the deploy carries on by itself on the server, and a
+# later `follow` over a new connection reports how it ended.
+: >"$work/out"
+: >"$work/ssh-pids"
+deploy "$SHA_A" "${REF[a]}" &
+runner=$!
+# "pulling" comes from the server over the third connection (copy, start, follow).
+wait_until 60 "the deploy pulling, followed over SSH" grep -q pulling "$work/out"
+[ "$(wc -l <"$work/ssh-pids")" -eq 3 ] || fail "expected 3 SSH connections by now, not $(wc -l <"$work/ssh-pids")"
+kill -KILL "$(tail -n 1 "$work/ssh-pids")" || fail "no SSH client to cut"
+if wait "$runner"; then show; fail "deploy-over-ssh.sh succeeded with its connection cut"; fi
+runner=""
+follow() { PATH="$SSH_BIN:$PATH" timeout 300 ssh deploy-target 'bash .shop-api-deploy/remote-deploy.sh follow' >"$work/out" 2>&1; }
+follow || { show; fail "after the cut, the deploy did not end well (follow)"; }
+grep -q "deployed ${SHA_A:0:12}" "$work/out" || { show; fail "follow does not report the deploy of ${SHA_A:0:12}"; }
+expect_running "$SHA_A" "SSH cut"
+user_kept "SSH cut"
+lap "5. SSH cut mid-deploy: the deploy of ${SHA_A:0:12} finished on its own, a new connection's follow reports it"
+
 # The workflow's cleanup job, as it runs it (builder prune aside: podman has no builder cache to prune).
 PATH="$SSH_BIN:$PATH" timeout 120 ssh deploy-target 'set -eu; docker image prune -f; docker network prune -f' >"$work/out" 2>&1 ||
   { show; fail "the clean-up"; }
 for tag in latest previous; do
   server_podman image exists "localhost/shop-api:$tag" || fail "clean-up removed shop-api:$tag"
 done
-[ "$(server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' localhost/shop-api:latest)" = "$SHA_B" ] ||
-  fail "after the clean-up shop-api:latest is not ${SHA_B:0:12}"
-expect_running "$SHA_B" "clean-up"
-lap "5. clean-up: shop-api:latest and :previous stay, ${SHA_B:0:12} still serves"
+[ "$(server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' localhost/shop-api:latest)" = "$SHA_A" ] ||
+  fail "after the clean-up shop-api:latest is not ${SHA_A:0:12}"
+[ "$(server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' localhost/shop-api:previous)" = "$SHA_B" ] ||
+  fail "after the clean-up shop-api:previous is not ${SHA_B:0:12}"
+expect_running "$SHA_A" "clean-up"
+lap "6. clean-up: shop-api:latest (${SHA_A:0:12}) and :previous (${SHA_B:0:12}) stay, the API still serves"
 say "all checks passed"
