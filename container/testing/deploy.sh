@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The deploy rehearsed with real parts: container/deploy-over-ssh.sh (the
+# deploy workflow's step) runs container/remote-deploy.sh over real SSH on a
+# "server" of its own (deploy-server.sh: a network namespace with sshd and
+# podman with its own storage), which pulls the image BY DIGEST from a real
+# registry (Debian's docker-registry) listening on the host's side of the
+# veth pair. The server's checkout tracks a throwaway "origin" made from this
+# commit, with two commits on top, so that each image carries the revision
+# of a commit on origin/main, as CI's images do. Scenarios, each checked:
+#   1. first deploy: the API answers on the server's address; a user is written;
+#   2. a second deploy, a new image (another revision label): it runs;
+#   3. a new image that does not come up (its runtime refuses its arguments):
+#      the deploy fails, rolls back to the previous digest, the user is kept;
+#   4. the same deploy re-run: succeeds, and says it already runs;
+#   5. the runner's SSH client killed mid-deploy (back to the first version):
+#      the deploy finishes on the server by itself; `follow` over a new
+#      connection reports it;
+#   6. the clean-up of the deploy workflow (`docker image prune -f`,
+#      `docker network prune -f`): the running and the previous image stay.
+# Fakes left: none of the server's parts; what stands in for GitHub is the
+# environment this script gives deploy-over-ssh.sh (the secrets' values) and
+# the ssh wrapper holding the ~/.ssh/config the workflow writes.
+#
+#   bash container/testing/deploy.sh        (IMAGE=localhost/shop-api:ci)
+#
+# Needs root and the image (container/testing/image.sh). Everything it starts
+# is stopped and removed at the end, failed or not.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+# shellcheck source=container/testing/podman-env.sh
+. container/testing/podman-env.sh
+# shellcheck source=container/testing/deploy-server.sh
+. container/testing/deploy-server.sh
+IMAGE=${IMAGE:-localhost/shop-api:ci}
+VENV=$(bash .ci/venv)
+podman image exists "$IMAGE" || { echo "no image $IMAGE: run container/testing/image.sh" >&2; exit 1; }
+bash container/testing/stand-in-images.sh postgres >&2
+POSTGRES_IMAGE=$(sed -n 's/^ *image: *\(postgres:.*\)/docker.io\/library\/\1/p' container/docker-compose.yml)
+
+work=$(mktemp -d /tmp/i24-deploy.XXXXXX)
+registry_pid=""
+runner=""
+LOCAL=localhost/i24-deploy-$$
+cleanup() {
+  local status=$?
+  [ "$status" -eq 0 ] || { say "FAILED; the server's last deploy log:"; tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true; }
+  if [ -n "$runner" ]; then kill_tree "$runner"; fi
+  server_down
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
+  podman rmi -f "$LOCAL:a" "$LOCAL:b" "$LOCAL:bad" >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+say() { printf 'deploy: %s\n' "$*" >&2; }
+lap_start=$SECONDS
+lap() { say "$1 ($((SECONDS - lap_start)) s)"; lap_start=$SECONDS; }
+fail() { say "FAILED: $*"; exit 1; }
+
+# --- the registry and the server ------------------------------------------------
+REGISTRY_PORT=$(free_port)
+server_up "$work"
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $work/registry
+http:
+  addr: $HOST_ADDR:$REGISTRY_PORT
+YAML
+nice -n 10 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+REGISTRY=$HOST_ADDR:$REGISTRY_PORT
+wait_until 30 "the registry on $REGISTRY" curl -fsS "http://$REGISTRY/v2/"
+ip netns exec "$NS" curl -fsS --max-time 5 -o /dev/null "http://$REGISTRY/v2/" || fail "the server does not reach the registry"
+# The database's image, which the server cannot pull (its only route is to
+# this host): copied into its storage, as a server would have it cached.
+podman push --quiet "$POSTGRES_IMAGE" \
+  "containers-storage:[overlay@$SERVER_DIR/storage+$SERVER_DIR/run]$POSTGRES_IMAGE" >/dev/null
+lap "server $SERVER_ADDR (namespace $NS, sshd, podman storage of its own), registry $REGISTRY"
+
+# --- origin: this commit and two on top; an image of each, pushed ---------------
+git clone -q --bare "$ROOT" "$work/origin.git"
+export GIT_AUTHOR_NAME=rehearsal GIT_AUTHOR_EMAIL=rehearsal@localhost
+export GIT_COMMITTER_NAME=rehearsal GIT_COMMITTER_EMAIL=rehearsal@localhost
+SHA_A=$(git -C "$ROOT" rev-parse HEAD)
+SHA_B=$(git -C "$work/origin.git" commit-tree "$SHA_A^{tree}" -p "$SHA_A" -m "rehearsal: a second version")
+SHA_BAD=$(git -C "$work/origin.git" commit-tree "$SHA_A^{tree}" -p "$SHA_B" -m "rehearsal: a version that does not start")
+git -C "$work/origin.git" update-ref refs/heads/main "$SHA_BAD"
+git clone -q "$work/origin.git" "$SERVER_DIR/home/shop-api"
+
+declare -A REF
+image_of() { # name sha [extra Containerfile line]
+  local name=$1 sha=$2
+  printf 'FROM %s\nLABEL org.opencontainers.image.revision="%s"\n%s\n' "$IMAGE" "$sha" "${3:-}" >"$work/Containerfile.$name"
+  flock "$BUILD_LOCK" podman build -q "${BUILD_ARGS[@]}" -t "$LOCAL:$name" -f "$work/Containerfile.$name" "$work" >/dev/null
+  podman push --quiet --tls-verify=false --digestfile "$work/digest.$name" "$LOCAL:$name" "docker://$REGISTRY/shop-api:$name"
+  REF[$name]=$REGISTRY/shop-api@$(cat "$work/digest.$name")
+}
+image_of a "$SHA_A"
+image_of b "$SHA_B"
+image_of bad "$SHA_BAD" 'CMD ["--no-such-option"]'
+lap "origin with ${SHA_A:0:12}, ${SHA_B:0:12}, ${SHA_BAD:0:12}; their images pushed"
+
+# --- the deploys ------------------------------------------------------------------
+PASSWORD=$(openssl rand -hex 24)
+BASE=http://$SERVER_ADDR:5000
+# deploy SHA REF: deploy-over-ssh.sh as the workflow runs it; its output in $work/out.
+deploy() {
+  PATH="$SSH_BIN:$PATH" DEPLOY_SHA=$1 DEPLOY_IMAGE=$2 POSTGRES_PASSWORD=$PASSWORD \
+    API_PORT=$SERVER_ADDR:5000 HEALTH_TIMEOUT_S=${HEALTH_TIMEOUT_S:-60} RECONNECT_DELAY_S=2 \
+    timeout 600 bash container/deploy-over-ssh.sh >"$work/out" 2>&1
+}
+# The revision label of the image the server's api container runs.
+running_revision() {
+  local image
+  image=$(server_podman ps --filter label=com.docker.compose.service=api --format '{{.ImageID}}' | head -1)
+  [ -n "$image" ] || return 0
+  server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$image"
+}
+expect_running() { # sha what
+  local got
+  got=$(running_revision)
+  [ "$got" = "$1" ] || fail "$2: the server runs '${got}', not ${1:0:12}"
+  curl -fsS --max-time 5 -o /dev/null "$BASE/health" || fail "$2: $BASE/health does not answer 200"
+}
+show() { sed 's/^/    /' "$work/out" >&2; }
+
+deploy "$SHA_A" "${REF[a]}" || { show; fail "the first deploy"; }
+expect_running "$SHA_A" "first deploy"
+user=$(curl -fsS --max-time 5 -X POST "$BASE/api/users" -H 'Content-Type: application/json' \
+  -d '{"username": "deploy-rehearsal", "email": "deploy-rehearsal@example.com"}')
+USER_URL=$BASE/api/users/$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$user")
+lap "1. first deploy of ${REF[a]##*@}: the API answers on $BASE, user written"
+
+user_kept() { # what
+  curl -fsS --max-time 5 "$USER_URL" | grep -q deploy-rehearsal || fail "$1: the user written after the first deploy is gone"
+}
+deploy "$SHA_B" "${REF[b]}" || { show; fail "the second deploy"; }
+expect_running "$SHA_B" "second deploy"
+user_kept "second deploy"
+lap "2. second deploy, a new image: ${SHA_B:0:12} runs, the user is kept"
+
+if HEALTH_TIMEOUT_S=30 deploy "$SHA_BAD" "${REF[bad]}"; then show; fail "a deploy of an image that does not start succeeded"; fi
+grep -q 'failed and was rolled back' "$work/out" || { show; fail "the failed deploy did not say it rolled back"; }
+grep -q "rolling back to ${SHA_B:0:12}" "$work/out" || { show; fail "the roll-back was not to ${SHA_B:0:12}"; }
+expect_running "$SHA_B" "roll-back"
+user_kept "roll-back"
+lap "3. an image that does not start: the deploy failed and rolled back to ${SHA_B:0:12}, the user is kept"
+
+deploy "$SHA_B" "${REF[b]}" || { show; fail "the re-run of the second deploy"; }
+grep -q "${SHA_B:0:12} already runs" "$work/out" || { show; fail "the re-run did not say the commit already runs"; }
+expect_running "$SHA_B" "re-run"
+user_kept "re-run"
+lap "4. the same deploy re-run: succeeds, ${SHA_B:0:12} already ran"
+
+# The runner's SSH connection cut while it follows a deploy (back to the
+# first version): the deploy carries on by itself on the server, and a
+# later `follow` over a new connection reports how it ended.
+: >"$work/out"
+: >"$work/ssh-pids"
+deploy "$SHA_A" "${REF[a]}" &
+runner=$!
+# "pulling" comes from the server over the third connection (copy, start, follow).
+wait_until 60 "the deploy pulling, followed over SSH" grep -q pulling "$work/out"
+[ "$(wc -l <"$work/ssh-pids")" -eq 3 ] || fail "expected 3 SSH connections by now, not $(wc -l <"$work/ssh-pids")"
+kill -KILL "$(tail -n 1 "$work/ssh-pids")" || fail "no SSH client to cut"
+if wait "$runner"; then show; fail "deploy-over-ssh.sh succeeded with its connection cut"; fi
+runner=""
+follow() { PATH="$SSH_BIN:$PATH" timeout 300 ssh deploy-target 'bash .shop-api-deploy/remote-deploy.sh follow' >"$work/out" 2>&1; }
+follow || { show; fail "after the cut, the deploy did not end well (follow)"; }
+grep -q "deployed ${SHA_A:0:12}" "$work/out" || { show; fail "follow does not report the deploy of ${SHA_A:0:12}"; }
+expect_running "$SHA_A" "SSH cut"
+user_kept "SSH cut"
+lap "5. SSH cut mid-deploy: the deploy of ${SHA_A:0:12} finished on its own, a new connection's follow reports it"
+
+# The workflow's cleanup job, as it runs it (builder prune aside: podman has no builder cache to prune).
+PATH="$SSH_BIN:$PATH" timeout 120 ssh deploy-target 'set -eu; docker image prune -f; docker network prune -f' >"$work/out" 2>&1 ||
+  { show; fail "the clean-up"; }
+for tag in latest previous; do
+  server_podman image exists "localhost/shop-api:$tag" || fail "clean-up removed shop-api:$tag"
+done
+[ "$(server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' localhost/shop-api:latest)" = "$SHA_A" ] ||
+  fail "after the clean-up shop-api:latest is not ${SHA_A:0:12}"
+[ "$(server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' localhost/shop-api:previous)" = "$SHA_B" ] ||
+  fail "after the clean-up shop-api:previous is not ${SHA_B:0:12}"
+expect_running "$SHA_A" "clean-up"
+lap "6. clean-up: shop-api:latest (${SHA_A:0:12}) and :previous (${SHA_B:0:12}) stay, the API still serves"
+say "all checks passed"
