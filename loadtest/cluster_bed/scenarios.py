@@ -54,8 +54,15 @@ def run_all(bed, args, say):
     say(f"written to {args.out}/: requests.jsonl, per-second.csv, summary.json"
         + (", faults.png" if png else " (no matplotlib: no plot)"))
     met = all(w["verdict"] in ("ok", "reported") for w in wins)
-    say("RESULT:", "pass" if checks.ok and met else "FAIL")
-    return checks.ok and met
+    # The short form is CI's: it gates on what must never happen (an order
+    # lost, duplicated or oversold, a lost update, a split brain). How long
+    # a fault costs is a figure for the full run on a quiet machine; on a
+    # loaded CI machine it is printed, and does not fail the run.
+    if args.short and not met:
+        say("timing targets missed (printed above; they gate the full run, not --short)")
+    passed = checks.ok and (met or args.short)
+    say("RESULT:", "pass" if passed else "FAIL")
+    return passed
 
 
 class _Null:
