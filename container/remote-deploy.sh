@@ -215,7 +215,10 @@ write_env() { # revision
   ENV_TMP=""
 }
 
-compose() { docker compose -f "$COMPOSE_FILE_REL" "$@"; }
+# The deploy's lock (descriptor 9) is not handed on: with podman behind
+# `docker`, each container's monitor outlives the deploy and would hold
+# the lock, refusing every later deploy as "another deploy is running".
+compose() { docker compose -f "$COMPOSE_FILE_REL" "$@" 9>&-; }
 
 api_base_url() {
   local port=${API_PORT:-5000}
