@@ -239,14 +239,7 @@ impl Database {
     /// up on (its caller's time bound) never lends its connection again.
     pub async fn probe(&self, sql: &str) -> Result<tokio_postgres::Row, DbError> {
         let conn = self.checkout().await?;
-        let mut rows = conn.query_here(sql, &[]).await?;
-        match rows.len() {
-            1 => Ok(rows.remove(0)),
-            got => Err(DbError::RowCount {
-                expected: "exactly one",
-                got,
-            }),
-        }
+        contract::db::exactly_one(conn.query_here(sql, &[]).await?)
     }
 
     /// Lets go of the shared connections: a replica that stopped answering

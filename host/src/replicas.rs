@@ -115,15 +115,9 @@ impl Replica {
                 Some(conn) if !conn.is_closed() => conn,
                 _ => self.database.dedicated().await?,
             };
-            let mut rows = conn.query_here(sql, &[]).await?;
+            let rows = conn.query_here(sql, &[]).await?;
             *probe = Some(conn);
-            match rows.len() {
-                1 => Ok(rows.remove(0)),
-                got => Err(DbError::RowCount {
-                    expected: "exactly one",
-                    got,
-                }),
-            }
+            contract::db::exactly_one(rows)
         });
         // A probe given up on drops its connection: it may still be waiting.
         asked

@@ -6,7 +6,7 @@
 //! receiver, after a request of each function group. A metric renamed in
 //! the code fails here, not silently in the pager.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use host::config::{Sampler, Secret, TraceSettings};
 use runtime::registry::FUNCTIONS;
@@ -40,19 +40,7 @@ fn exported(exposition: &str, entry: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_of_the_rules_and_dashboards_is_exported() {
     let pair = StreamingPair::start();
-    host::embedded::ensure_database(&pair.primary.url(), "shop")
-        .await
-        .expect("creating the database");
-    let primary = pair.primary.postgres.url("shop");
-    let replica = pair.replica.url("shop");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while test_support::connect(&replica).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the replica never got the database"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (primary, replica) = pair.shop().await;
     let receiver = Receiver::start().await;
     let traces = TraceSettings {
         endpoint: format!("{}/v1/traces", receiver.endpoint())

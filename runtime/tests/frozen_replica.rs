@@ -14,23 +14,6 @@ use test_support::TestApp;
 
 const IN_ROTATION: &str = "db_replica_in_rotation{replica=\"1\"}";
 
-/// The pair with a `shop` database replicated: (primary URL, replica URL).
-async fn replicated_shop(pair: &StreamingPair) -> (String, String) {
-    host::embedded::ensure_database(&pair.primary.url(), "shop")
-        .await
-        .expect("creating the database");
-    let replica = pair.replica.url("shop");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while test_support::connect(&replica).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the replica never got the database"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (pair.primary.postgres.url("shop"), replica)
-}
-
 async fn serve(primary: &str, replica: String) -> TestApp {
     TestApp::start_on(primary.to_owned(), FUNCTIONS, |settings| {
         settings.database_read_urls = vec![Secret::new(replica)];
@@ -110,7 +93,7 @@ fn signal_all(pids: &[i32], signal: libc::c_int) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_replica_leaves_the_rotation_and_its_reads_go_to_the_primary() {
     let pair = StreamingPair::start();
-    let (primary, replica) = replicated_shop(&pair).await;
+    let (primary, replica) = pair.shop().await;
     let app = serve(&primary, replica).await;
     reads_answer(&app).await;
 
@@ -131,7 +114,7 @@ async fn a_paused_replica_leaves_the_rotation_and_its_reads_go_to_the_primary() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_whose_packets_are_dropped_leaves_the_rotation_and_comes_back() {
     let pair = StreamingPair::start();
-    let (primary, replica) = replicated_shop(&pair).await;
+    let (primary, replica) = pair.shop().await;
     let relay = Blackhole::start(([127, 0, 0, 1], pair.replica.port()).into()).await;
     let through_relay = replica.replace(
         &format!(":{}/", pair.replica.port()),
@@ -151,7 +134,7 @@ async fn a_replica_whose_packets_are_dropped_leaves_the_rotation_and_comes_back(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_accepts_and_never_answers_is_never_waited_on() {
     let pair = StreamingPair::start();
-    let (primary, replica) = replicated_shop(&pair).await;
+    let (primary, replica) = pair.shop().await;
     let silent = Blackhole::start(([127, 0, 0, 1], pair.replica.port()).into()).await;
     silent.drop_packets();
     let to_silence = replica.replace(

@@ -63,20 +63,8 @@ async fn metric_becomes(app: &TestApp, prefix: &str, value: f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_go_to_the_replica_and_fall_back_to_the_primary_by_themselves() {
     let mut pair = StreamingPair::start();
-    host::embedded::ensure_database(&pair.primary.url(), "shop")
-        .await
-        .expect("creating the database");
-    let primary = pair.primary.postgres.url("shop");
-    let replica = pair.replica.url("shop");
     // The new database reaches the replica by replication.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while test_support::connect(&replica).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the replica never got the database"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (primary, replica) = pair.shop().await;
     let app = TestApp::start_on(primary.clone(), FUNCTIONS, |s| {
         s.database_read_urls = vec![Secret::new(replica.clone())];
         s.database_read_max_lag = Duration::from_millis(1500);

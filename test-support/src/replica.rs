@@ -60,6 +60,26 @@ impl StreamingPair {
     }
 }
 
+impl StreamingPair {
+    /// A `shop` database made on the primary, once replication has brought
+    /// it to the replica: (primary URL, replica URL).
+    pub async fn shop(&self) -> (String, String) {
+        host::embedded::ensure_database(&self.primary.url(), "shop")
+            .await
+            .expect("creating the database");
+        let replica = self.replica.url("shop");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while crate::connect(&replica).await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the replica never got the database"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        (self.primary.postgres.url("shop"), replica)
+    }
+}
+
 impl Drop for StreamingPair {
     fn drop(&mut self) {
         self.replica.stop();

@@ -430,14 +430,7 @@ macro_rules! statement_helpers {
                 sql: &'static str,
                 params: Params<'_>,
             ) -> Result<Row, DbError> {
-                let mut rows = self.query(sql, params).await?;
-                match rows.len() {
-                    1 => Ok(rows.remove(0)),
-                    got => Err(DbError::RowCount {
-                        expected: "exactly one",
-                        got,
-                    }),
-                }
+                exactly_one(self.query(sql, params).await?)
             }
 
             /// The number of rows changed.
@@ -458,6 +451,17 @@ macro_rules! statement_helpers {
             }
         }
     };
+}
+
+/// The one row of `rows`, or the error that says how many there were.
+pub fn exactly_one(mut rows: Vec<Row>) -> Result<Row, DbError> {
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        got => Err(DbError::RowCount {
+            expected: "exactly one",
+            got,
+        }),
+    }
 }
 
 /// A statement ready to run: prepared, or its parameters beside their types.

@@ -33,7 +33,7 @@ mod withdrawal;
 pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
 
-pub use conn::{PgConn, StatementCache, Statements, Tx};
+pub use conn::{exactly_one, PgConn, StatementCache, Statements, Tx};
 pub use error::{describe, DbError, SqlState};
 pub use lease::{Db, DbSource, Exclusive, ExclusiveLease, ReadCost, Reader, Shared, SharedLease};
 pub use withdrawal::Withdrawal;
