@@ -14,8 +14,10 @@ block of the section, in order:
   service (SIGINT, as Ctrl-C) and starts it again with those settings, over
   the same data;
 - any other block runs in one bash (`set -e`: a failing command, or a grep
-  that finds nothing, fails it); each `#> ...` line under a command is a
-  line its output must hold, in order, `…` standing for any text.
+  that finds nothing, fails it); when a ```text block follows it (blank
+  lines between at most), each of its lines is one the output must hold,
+  in order, `…` standing for any text. (Not `#` comments in the block: a
+  zsh, macOS's shell, runs a pasted `#` line as a command.)
 
 The one change to the commands: localhost:5000 becomes the free port the
 runtime listens on, so that the check can run beside anything else.
@@ -41,38 +43,41 @@ START = re.compile(r"^((?:[A-Z_][A-Z0-9_]*=\S+ )*)cargo run (?:--release )?-p ru
 MARK = "@@readme-example-command-done@@"
 
 
-def section_blocks(text: str) -> list[tuple[int, str]]:
-    """(line number, body) of each ```sh block from SECTION to the next `## `."""
-    lines, blocks, inside, body, first = text.splitlines(), [], False, [], 0
+def section_blocks(text: str) -> list[tuple[int, str, list[str]]]:
+    """(line number, body, lines shown as its output) of each ```sh block
+    from SECTION to the next `## `."""
+    lines, blocks, language, body, first = text.splitlines(), [], None, [], 0
     start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
     if start is None:
         raise SystemExit(f"readme_examples: no '{SECTION}' section")
+    after_sh = False  # only blank lines since the end of an sh block
     for number, line in enumerate(lines[start + 1:], start + 2):
-        if not inside and line.startswith("## "):
+        if language is None and line.startswith("## "):
             break
-        if not inside and line.strip() == "```sh":
-            inside, body, first = True, [], number + 1
-        elif inside and line.strip() == "```":
-            inside = False
-            blocks.append((first, "\n".join(body)))
-        elif inside:
+        if language is None and line.startswith("```"):
+            language, body, first = line.strip()[3:], [], number + 1
+        elif language is not None and line.strip() == "```":
+            if language == "sh":
+                blocks.append((first, "\n".join(body), []))
+            elif language == "text" and after_sh:
+                blocks[-1][2].extend(body)
+            after_sh, language = language == "sh", None
+        elif language is not None:
             body.append(line)
+        elif line.strip():
+            after_sh = False
     return blocks
 
 
-def commands(body: str) -> list[tuple[str, list[str]]]:
-    """(command, the `#>` lines after it) of a block; `\\` joins lines."""
-    out: list[tuple[str, list[str]]] = []
+def commands(body: str) -> list[str]:
+    """The commands of a block, a line each once `\\` has joined lines."""
+    out: list[str] = []
     pending = ""
     for line in body.splitlines():
-        if line.startswith("#>"):
-            if not out:
-                raise SystemExit(f"readme_examples: '{line}' follows no command")
-            out[-1][1].append(line[2:].strip())
-        elif pending or (line.strip() and not line.lstrip().startswith("#")):
+        if pending or (line.strip() and not line.lstrip().startswith("#")):
             pending += line + "\n"
             if not line.endswith("\\"):
-                out.append((pending.rstrip("\n"), []))
+                out.append(pending.rstrip("\n"))
                 pending = ""
     return out
 
@@ -126,27 +131,27 @@ class Service:
         return (self.work / "runtime.log").read_text(errors="replace")[-3000:]
 
 
-def run_block(body: str, port: int, work: Path) -> list[str]:
+def run_block(body: str, wants: list[str], port: int, work: Path) -> list[str]:
     """Runs one block; returns its problems."""
     steps = commands(body)
-    script = "set -e\n" + "".join(f"{command}\necho {MARK}\n" for command, _ in steps)
+    script = "set -e\n" + "".join(f"{command}\necho {MARK}\n" for command in steps)
     script = script.replace("localhost:5000", f"localhost:{port}")
     result = subprocess.run(["bash", "-c", script], cwd=work, capture_output=True, text=True, timeout=120)
     outputs = result.stdout.replace("\r", "").split(MARK + "\n")
     problems = []
     if result.returncode != 0:
-        failed = steps[min(len(outputs) - 1, len(steps) - 1)][0]
+        failed = steps[min(len(outputs) - 1, len(steps) - 1)]
         problems.append(f"exit {result.returncode} at `{failed}`: {result.stdout[-500:]}{result.stderr[-500:]}")
-    for (command, wants), output in zip(steps, outputs):
-        lines = output.splitlines()
-        for want in wants:
-            pattern = expected(want)
-            found = next((i for i, line in enumerate(lines) if pattern.match(line.rstrip())), None)
-            if found is None:
-                problems.append(f"`{command.splitlines()[0]}` printed no line `{want}` (in order); it printed:\n"
-                                + "\n".join(f"      {line}" for line in output.splitlines()[:20]))
-                break
-            lines = lines[found + 1:]
+    printed = "".join(outputs)
+    lines = printed.splitlines()
+    for want in wants:
+        pattern = expected(want)
+        found = next((i for i, line in enumerate(lines) if pattern.match(line.rstrip())), None)
+        if found is None:
+            problems.append(f"it printed no line `{want}` (after those before it); it printed:\n"
+                            + "\n".join(f"      {line}" for line in printed.splitlines()[:30]))
+            break
+        lines = lines[found + 1:]
     return problems
 
 
@@ -162,18 +167,18 @@ def main() -> int:
     service = Service(str(Path(binary).resolve()), work)
     try:
         service.start({})
-        for number, body in blocks:
+        for number, body, wants in blocks:
             start = START.match(body.strip())
             if start:
                 settings = dict(pair.split("=", 1) for pair in shlex.split(start.group(1)))
                 service.start(settings)
                 print(f"ok:   README.md:{number}: started with {settings or 'no settings'}")
                 continue
-            problems = run_block(body, service.port, work)
+            problems = run_block(body, wants, service.port, work)
             for problem in problems:
                 print(f"FAIL: README.md:{number}: {problem}")
             if not problems:
-                print(f"ok:   README.md:{number}: {len(commands(body))} command(s) as shown")
+                print(f"ok:   README.md:{number}: {len(commands(body))} command(s), {len(wants)} line(s) as shown")
             failures += bool(problems)
     finally:
         service.stop()

@@ -23,12 +23,18 @@ README = """# shop-api
 
 ```sh
 curl -si http://localhost:5000/api/products/1 | head -1
-#> HTTP/1.1 200 OK
+```
+
+```text
+HTTP/1.1 200 OK
 ```
 
 ```sh
 curl -si http://localhost:5000/api/products/1 | head -1
-#> HTTP/1.1 404 Not Found
+```
+
+```text
+HTTP/1.1 404 Not Found
 ```
 
 ```sh
@@ -41,7 +47,16 @@ RATE_LIMIT=1/m cargo run --release -p runtime
 
 ```sh
 for i in 1 2; do curl -s -o /dev/null -w '%{http_code} ' http://localhost:5000/api/users/1; done; echo
-#> 200 429
+```
+
+```text
+200 429
+```
+
+Prose between: the next block is no output of the one before.
+
+```text
+200 200
 ```
 
 ## Configuration
@@ -61,12 +76,13 @@ class ReadmeExamplesTest(unittest.TestCase):
                                 capture_output=True, text=True, timeout=300)
         out = result.stdout
         self.assertEqual(result.returncode, 1, out + result.stderr)
-        self.assertIn("ok:   README.md:6: 1 command(s) as shown", out)
-        self.assertIn("FAIL: README.md:11: `curl -si http://localhost:5000/api/products/1 | head -1` "
-                      "printed no line `HTTP/1.1 404 Not Found`", out)
-        self.assertIn("FAIL: README.md:16: exit 22 at `curl -sf http://localhost:5000/no/such/path`", out)
+        self.assertIn("ok:   README.md:6: 1 command(s), 1 line(s) as shown", out)
+        self.assertIn("FAIL: README.md:14: it printed no line `HTTP/1.1 404 Not Found`", out)
+        self.assertIn("FAIL: README.md:22: exit 22 at `curl -sf http://localhost:5000/no/such/path`", out)
         self.assertIn("started with {'RATE_LIMIT': '1/m'}", out)
-        self.assertIn("ok:   README.md:24: 1 command(s) as shown", out)  # the setting took effect
+        # The setting took effect ("200 429"), and only the text block right
+        # under the commands is their output.
+        self.assertIn("ok:   README.md:30: 1 command(s), 1 line(s) as shown", out)
         self.assertIn("2 of 5 blocks", out)  # the next section's `false` is not one of them
 
 
