@@ -115,6 +115,15 @@ no_outside_paths() {
   ! git grep -nE '[.][.]/shared/|/wor[k]/shared'
 }
 
+# Every page of docs/ is reachable from README.md: a reader starts there.
+docs_linked() {
+  local page status=0
+  for page in docs/*.md; do
+    grep -qF "]($page" README.md || { say "README.md does not link $page"; status=1; }
+  done
+  return $status
+}
+
 main() {
   install_tools
   say "== checks"
@@ -134,6 +143,7 @@ for f in files: json.loads(f.read_text())
 '
   check "shellcheck (.ci/, container/, loadtest/)" shellcheck -x "${shell_scripts[@]}"
   check "no file refers to folders outside the repository" no_outside_paths
+  check "README.md links every docs/*.md" docs_linked
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
   check "check_packages.py (every program the tests and scripts run is installed)" "$PY" container/check_packages.py
