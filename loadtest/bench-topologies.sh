@@ -3,8 +3,9 @@
 # known crash and restarted) and a streaming replica, each running only
 # while its topology is measured. Needs bench's settings, common.sh and py.
 # shellcheck shell=bash
+# The URLs and pids set here are read by loadtest/bench and bench-workloads.sh.
+# shellcheck disable=SC2034
 
-BIN_REV=""        # the binary's build_info revision, read from the first runtime
 POOLER_PID=""     # PgBouncer's process and port while the pgbouncer topology runs
 POOLER_PORT=""
 REPLICA_DATA=""   # the replica's data directory while the replica topology runs
