@@ -3,8 +3,18 @@
 # seconds of the server, of PostgreSQL (primary and replica), of the pooler
 # and of wrk read around it; one JSON line per run goes to $RUNS. Also the
 # runtime's peak memory and pgbench on the user_get query (the database's
-# own ceiling). Needs bench's settings, common.sh, py and reset_data.
+# own ceiling). Needs bench's settings and common.sh.
 # shellcheck shell=bash
+
+# The Python side: /proc readings, wrk output parsing, the report.
+py() { python3 "$HERE/bench_helper.py" "$@"; }
+
+# Puts the data back as loaded after order_create added orders.
+reset_data() {
+    run_psql -d shop -c "DELETE FROM orders WHERE id > $BENCH_ORDERS" \
+        -c "UPDATE products SET stock_quantity = 1000000000 WHERE stock_quantity <> 1000000000" >/dev/null
+    run_psql -d shop -c "VACUUM ANALYZE" >/dev/null
+}
 
 LUA_ARGS=(users="$BENCH_USERS" products="$BENCH_PRODUCTS" orders="$BENCH_ORDERS")
 
