@@ -1,7 +1,9 @@
 """The measuring half of loadtest/flood: latency of the cheap reads alone,
 then while FLOODERS threads send slow searches, then long query strings.
 
-    python3 loadtest/flood.py BASE_URL FLOODERS SECONDS [RESULTS.json]
+    python3 loadtest/flood.py BASE_URL FLOODERS SECONDS [RESULTS.json [META-JSON]]
+
+RESULTS.json gets {"meta": META, "phases": [...]} (loadtest/results/README.md).
 
 Standard library only; every loop is bounded by time and count.
 """
@@ -102,8 +104,9 @@ def main():
                 f"{figures['p99_ms']:>8}  {result['flood_statuses'] or ''}"
             )
     if len(sys.argv) > 4 and sys.argv[4]:
+        meta = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
         with open(sys.argv[4], "w", encoding="utf-8") as out:
-            json.dump(results, out, indent=2)
+            json.dump({"meta": meta, "phases": results}, out, indent=2)
 
 
 if __name__ == "__main__":
