@@ -58,7 +58,8 @@ ELSEWHERE = {
     "wrk-lua": "a name in loadtest/bench's output filter, not a program",
 }
 # Scripts that only run by hand or elsewhere: their programs are not checked.
-NOT_IN_CI = {"loadtest/bench", "loadtest/peers/baseline/start", ".github/ssh-setup.sh",
+NOT_IN_CI = {"loadtest/bench", "loadtest/bench-workloads.sh", "loadtest/bench-topologies.sh",
+             "loadtest/peers/baseline/start", ".github/ssh-setup.sh",
              # Runs inside the postgres stand-in image, which installs its programs.
              "container/testing/postgres-entrypoint.sh"}
 STARTS = re.compile(

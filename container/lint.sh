@@ -61,7 +61,7 @@ shell_scripts=(.ci/run .ci/checks .ci/venv .ci/install-packages .ci/fuzz-api
   .github/ssh-setup.sh container/*.sh container/prometheus/*.sh container/testing/*.sh
   container/testing/fake-ssh container/testing/server/docker container/testing/server/login
   container/kubernetes/*.sh
-  loadtest/bench loadtest/common.sh loadtest/flood loadtest/scale loadtest/slo-burn loadtest/peers/*/start)
+  loadtest/bench loadtest/bench-*.sh loadtest/common.sh loadtest/flood loadtest/scale loadtest/slo-burn loadtest/peers/*/start)
 
 compose_schema() {
   check-jsonschema --builtin-schema vendor.compose-spec \
