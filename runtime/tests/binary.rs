@@ -1,18 +1,17 @@
 //! The `runtime` binary as an operator runs it: several workers on one
 //! port, SIGTERM under load, the `healthcheck` subcommand, a second copy on
-//! a taken port, and signals while it waits for the database.
+//! a taken port, signals while it waits for the database, and the log it
+//! writes.
+
+mod common;
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{get, runtime_command, spawn_runtime};
 use test_support::process::{self, exit_within, free_port, signal, wait_healthy};
-
-/// `GET path`, no headers of its own.
-async fn get(port: u16, path: &str) -> Option<String> {
-    process::get(port, path, &[]).await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
@@ -67,22 +66,6 @@ async fn workers_serve_one_port_and_sigterm_drains_and_exits_0() {
         .status()
         .unwrap();
     assert!(!down.success());
-}
-
-/// The binary on loopback `port` with `workers`, logging warnings to a
-/// pipe; each test adds where its database is.
-fn runtime_command(port: u16, workers: &str) -> Command {
-    let mut command = process::runtime_command(env!("CARGO_BIN_EXE_runtime"), port);
-    command.env("WORKERS", workers);
-    command
-}
-
-/// Starts the binary on `port` over `database_url` with two workers.
-fn spawn_runtime(database_url: &str, port: u16) -> std::process::Child {
-    runtime_command(port, "2")
-        .env("DATABASE_URL", database_url)
-        .spawn()
-        .expect("starting the runtime binary")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,67 +175,6 @@ async fn a_second_start_on_one_embedded_data_directory_names_the_first() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Access lines are written in batches, but a request's line is out soon
-/// after the server goes idle, not when a batch fills or the process ends:
-/// on per-core workers (each has a task that keeps the batch's age) and on
-/// one multi-threaded runtime (`WORKERS=0`: its threads write out when
-/// they park). In JSON with `LOG_FORMAT=json`, one object a line.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_access_line_is_out_while_the_server_idles() {
-    let database_url = test_support::fresh_database().await;
-    for workers in ["2", "0"] {
-        an_access_line_is_out_while_idle(&database_url, workers).await;
-    }
-}
-
-async fn an_access_line_is_out_while_idle(database_url: &str, workers: &str) {
-    use std::io::BufRead;
-    let port = free_port();
-    let mut child = runtime_command(port, workers)
-        .env("DATABASE_URL", database_url)
-        .env("LOG_LEVEL", "info")
-        .env("LOG_FORMAT", "json")
-        .spawn()
-        .expect("starting the runtime binary");
-    let stderr = child.stderr.take().unwrap();
-    let (lines, arrived) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    wait_healthy(port).await;
-    get(port, "/api/users/1").await;
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut found = None;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match arrived.recv_timeout(left) {
-            Ok(line) if line.contains(r#""route":"/api/users/{id}""#) => {
-                found = Some(line);
-                break;
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    let line = found.unwrap_or_else(|| {
-        panic!("WORKERS={workers}: no access line within 2 s of the request, the runtime still up")
-    });
-    let access: serde_json::Value = serde_json::from_str(&line).expect(&line);
-    assert_eq!(access["target"], "access", "{line}");
-    assert_eq!(access["route"], "/api/users/{id}", "{line}");
-    assert_eq!(access["status"], 200, "{line}");
-    signal(&child, libc::SIGTERM);
-    assert!(exit_within(&mut child, Duration::from_secs(15))
-        .await
-        .success());
-}
-
 /// What an operator reads: plain text in a file (no colour codes), the
 /// route table and the address once per process, no PostgreSQL NOTICEs,
 /// latency in milliseconds with three decimals.
@@ -336,74 +258,4 @@ async fn a_line_logged_in_a_request_carries_its_id() {
         "{warning}"
     );
     assert!(warning.contains("function=\"products-get\""), "{warning}");
-}
-
-/// Two workers serve as many connections each, whatever the kernel's
-/// hash dealt them: each response's request id starts with its worker's
-/// prefix, and 40 kept-alive connections, opened one after another, come
-/// out 20 and 20 (the hash alone gives that one time in eight).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_are_dealt_evenly_among_workers() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let database_url = test_support::fresh_database().await;
-    let port = free_port();
-    let mut child = spawn_runtime(&database_url, port);
-    wait_healthy(port).await;
-    let mut held = Vec::new();
-    let mut per_worker = std::collections::BTreeMap::<String, usize>::new();
-    for _ in 0..40 {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
-        stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
-            .await
-            .unwrap();
-        let mut answer = Vec::new();
-        while !answer.ends_with(b"healthy\"}") {
-            let mut chunk = [0u8; 1024];
-            let n = stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
-            answer.extend_from_slice(&chunk[..n]);
-        }
-        let answer = String::from_utf8(answer).unwrap();
-        let id = answer
-            .lines()
-            .find_map(|line| line.strip_prefix("x-request-id: "))
-            .unwrap_or_else(|| panic!("no request id: {answer}"));
-        let (worker, _) = id.split_once('-').unwrap();
-        *per_worker.entry(worker.to_owned()).or_default() += 1;
-        held.push(stream);
-    }
-    let counts: Vec<usize> = per_worker.values().copied().collect();
-    assert_eq!(counts, [20, 20], "{per_worker:?}");
-    drop(held);
-    process::stop_and_read_log(&mut child).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limit_holds_for_the_process_across_workers() {
-    let database_url = test_support::fresh_database().await;
-    let port = free_port();
-    let mut child = runtime_command(port, "2")
-        .env("DATABASE_URL", &database_url)
-        .env("RATE_LIMIT", "10/m")
-        .env("FUNCTION_LIMITS", "health=rate:off")
-        .spawn()
-        .expect("starting the runtime binary");
-    wait_healthy(port).await;
-    // A new connection each: the kernel spreads them over both workers.
-    let mut allowed = 0;
-    let mut refused = 0;
-    for _ in 0..30 {
-        let answer = get(port, "/api/users/1").await.expect("an answer");
-        match &answer[..12] {
-            "HTTP/1.1 200" => allowed += 1,
-            "HTTP/1.1 429" => refused += 1,
-            other => panic!("unexpected {other}: {answer}"),
-        }
-    }
-    signal(&child, libc::SIGTERM);
-    exit_within(&mut child, Duration::from_secs(15)).await;
-    assert_eq!((allowed, refused), (10, 20));
 }

@@ -12,7 +12,7 @@ use http::{HeaderName, HeaderValue, Method};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::cluster::{cluster, connect, fresh_database};
 use crate::{pooler, TestResponse};
@@ -239,4 +239,16 @@ fn init_logs() {
                 .try_init();
         }
     });
+}
+
+/// A new product made through the API (a lamp: 12.50, 10 in stock): its id.
+pub async fn product(app: &TestApp) -> i64 {
+    let created = app
+        .post(
+            "/api/products",
+            &json!({"name": "Lamp", "price": 12.5, "stock_quantity": 10}),
+        )
+        .await;
+    created.assert_status(201);
+    created.json()["id"].as_i64().unwrap()
 }

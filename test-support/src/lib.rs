@@ -16,10 +16,10 @@ pub mod process;
 pub mod replica;
 mod response;
 
-pub use app::{test_settings, TestApp};
+pub use app::{product, test_settings, TestApp};
 pub use cluster::{connect, fresh_database, PrivateCluster};
 pub use host;
-pub use response::TestResponse;
+pub use response::{etag, TestResponse};
 pub use serde_json::json;
 
 /// The original's sample data (`sql/02-sample-data.sql`), by name: every

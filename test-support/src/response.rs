@@ -62,3 +62,15 @@ impl TestResponse {
         body
     }
 }
+
+/// The response's one entity tag; a panic without one, or with two.
+pub fn etag(response: &TestResponse) -> String {
+    assert!(
+        response.headers.get_all("etag").iter().count() <= 1,
+        "one ETag at most"
+    );
+    response
+        .header("etag")
+        .unwrap_or_else(|| panic!("no ETag on {}: {}", response.status, response.text()))
+        .to_owned()
+}
