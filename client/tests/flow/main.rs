@@ -9,8 +9,8 @@ mod problems;
 mod products;
 mod users;
 
-use shop_client::{types, ApiError, ByteStream, Client, Error, Typed};
-use test_support::TestApp;
+use shop_client::{types, Client, Error};
+use test_support::{etag, refused, TestApp};
 
 use runtime::registry::FUNCTIONS;
 
@@ -23,16 +23,6 @@ async fn start() -> (TestApp, Client) {
     .await;
     let client = app.client();
     (app, client)
-}
-
-/// The typed error of an answer that must be one.
-async fn refused<T: std::fmt::Debug + Send>(result: Result<T, Error<ByteStream>>) -> ApiError {
-    result.typed().await.expect_err("an error answer")
-}
-
-fn etag<T>(answer: &shop_client::ResponseValue<T>) -> String {
-    let tag = answer.headers().get("etag").expect("an ETag");
-    tag.to_str().expect("an ASCII ETag").to_owned()
 }
 
 /// 304, also on a HEAD, whose error carries no body to type.
