@@ -8,7 +8,7 @@
 #
 #   bash container/testing/typescript-on-node18.sh
 #
-# About 3 minutes, most of it apt-get; needs root and podman
+# About 3.5 minutes, most of it apt-get; needs root and podman
 # (.ci/packages-containers). The container is removed at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
