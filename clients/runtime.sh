@@ -9,16 +9,22 @@
 #   curl "$RUNTIME_URL/health"
 #
 # Sets RUNTIME_URL and RUNTIME_WORK (a scratch directory, removed at exit).
+# RUNTIME_BIN names a runtime binary already built (a container that has no
+# toolchain cache); without it, the debug build is built and run.
 
 start_runtime() {
-    cargo build --quiet -p runtime
+    local binary=${RUNTIME_BIN:-}
+    if [ -z "$binary" ]; then
+        cargo build --quiet -p runtime
+        binary=target/debug/runtime
+    fi
     RUNTIME_WORK="$(mktemp -d)"
     # The embedded PostgreSQL runs as another user when started by root.
     chmod 755 "$RUNTIME_WORK"
     local port
     port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     env EMBEDDED_PG_DIR="$RUNTIME_WORK/pg" HOST=127.0.0.1 PORT="$port" LOG_LEVEL=warn WORKERS=1 "$@" \
-        target/debug/runtime >"$RUNTIME_WORK/runtime.log" 2>&1 &
+        "$binary" >"$RUNTIME_WORK/runtime.log" 2>&1 &
     RUNTIME_PID=$!
     trap stop_runtime EXIT
     RUNTIME_URL="http://127.0.0.1:$port"

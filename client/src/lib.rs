@@ -14,20 +14,19 @@
 //! Every operation is a builder named after its `operationId` (`users_get`,
 //! `products_update_put`, `orders_create`, ...) that ends in `send()`. A
 //! success is a `ResponseValue` (the typed body, the status and the
-//! headers: `ETag`, `Link`, `RateLimit`); an error answer is
-//! `Error::ErrorResponse`, which [`Failure::read`] turns into its status,
-//! headers and typed problem (`types::ValidationProblem` for 422,
-//! `types::Problem` otherwise); 304 Not Modified, which progenitor counts
-//! neither a success nor an error, is `Error::UnexpectedResponse` (its
-//! `status()` says 304).
+//! headers: `ETag`, `Link`, `RateLimit`). `.typed()` ([`Typed`]) turns an
+//! error into an [`ApiError`]: 412 with the current `ETag`, 422 with its
+//! `types::ValidationProblem` (the fields named), 409, 429 with
+//! `Retry-After`, 304 Not Modified (which progenitor counts neither a
+//! success nor an error), and any other problem with its status.
 
 // The generated docs are the document's descriptions, whose Markdown lists
 // wrap without indenting their continuation lines.
 #![allow(clippy::doc_lazy_continuation)]
 
-mod failure;
+mod problem;
 
-pub use failure::{Failure, ReadError};
+pub use problem::{ApiError, Typed};
 
 include!(concat!(env!("OUT_DIR"), "/client.rs"));
 

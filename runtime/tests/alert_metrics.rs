@@ -5,6 +5,10 @@
 //! primary with a streaming replica, and exporting spans to a real OTLP
 //! receiver, after a request of each function group. A metric renamed in
 //! the code fails here, not silently in the pager.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the requests only feed the scrape, whose metric names are what is
+//! tested.
 
 use std::time::Duration;
 

@@ -1,5 +1,9 @@
 //! API keys: writes need `Authorization: Bearer <key>` when keys are set;
 //! reads too with `API_KEYS_READ`; probes stay open.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the `Authorization` header itself (missing, malformed, wrong scheme) is
+//! what is tested.
 
 use host::config::Secret;
 use test_support::{json, TestApp};

@@ -1,6 +1,10 @@
 //! What a hostile or unlucky client can hold, and that it cannot hold it for
 //! long: silent sockets, the connection cap, statements abandoned by a time
 //! limit, and writes waiting on a row lock while reads go on.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the point is sockets and connections held or dropped, below any typed
+//! operation.
 
 use std::time::{Duration, Instant};
 

@@ -5,19 +5,14 @@
 use std::num::NonZeroU64;
 
 use runtime::registry::FUNCTIONS;
-use shop_client::types::{self, OrderStatus, Problem};
-use shop_client::{Client, Failure, ResponseValue};
-use test_support::TestApp;
-
-fn etag<T>(answer: &ResponseValue<T>) -> String {
-    let tag = answer.headers().get("etag").expect("an ETag");
-    tag.to_str().expect("an ASCII ETag").to_owned()
-}
+use shop_client::types::{self, OrderStatus};
+use shop_client::ApiError;
+use test_support::{etag, refused, TestApp};
 
 #[tokio::test]
 async fn a_stale_if_match_on_an_order_keeps_its_status_and_stock() {
     let app = TestApp::start(FUNCTIONS).await;
-    let client = Client::new(&app.url(""));
+    let client = app.client();
     let price = types::PriceInput::Number(12.5);
     let product = types::NewProduct::builder()
         .name("Lamp")
@@ -65,11 +60,17 @@ async fn a_stale_if_match_on_an_order_keeps_its_status_and_stock() {
         .if_match(created.as_str())
         .body(cancel.clone())
         .send()
-        .await
-        .expect_err("412");
-    let stale = Failure::<Problem>::read(stale).await.expect("a problem");
-    assert_eq!(stale.status.as_u16(), 412);
-    assert_eq!(stale.problem.status, 412);
+        .await;
+    match refused(stale).await {
+        ApiError::PreconditionFailed {
+            problem,
+            current_etag,
+        } => {
+            assert_eq!(problem.status, 412);
+            assert_eq!(current_etag, Some(etag(&confirmed)));
+        }
+        other => panic!("expected 412, got {other:?}"),
+    }
     let now = client.orders_get().id(id).send().await.expect("200");
     assert_eq!(now.status, OrderStatus::Confirmed);
     assert_eq!(app.stock(stock).await, 6, "no stock was put back");

@@ -2,6 +2,10 @@
 //! conditions on writes, headers sent as several lines, encodings in both
 //! directions, and the bounds of a query string. Each answer is the one
 //! RFC 9110 names, never a 500 and never a silent acceptance.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the point is HTTP-level detail (header syntax, encodings, query-string
+//! bounds) that a typed client normalises away.
 
 use http::Method;
 use runtime::registry::FUNCTIONS;

@@ -3,6 +3,9 @@
 //! Each is taken out of rotation within the watcher's probe bound, a read
 //! waiting on it is answered from the primary (never a 504), and a replica
 //! that answers again comes back by itself.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the requests only probe where reads are served and how long they take.
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,9 @@
 //! Broken requests straight at the socket: each gets a 4xx (a problem
 //! document when it reaches a function) or a closed connection, and the
 //! service keeps serving.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! broken requests straight at the socket, which no typed client can send.
 
 use std::time::Duration;
 

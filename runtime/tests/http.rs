@@ -1,5 +1,9 @@
 //! What the runtime answers before and around any function: routing
 //! errors, body limits, request ids, common headers.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the point is what the runtime answers at the HTTP level (unknown routes,
+//! body limits, request ids, common headers), outside any typed operation.
 
 use std::time::Duration;
 

@@ -1,6 +1,10 @@
 //! Each function is a unit of isolation: slow, overloaded, panicking or
 //! connection-hungry functions hurt themselves alone. Test-only functions
 //! misbehave on purpose while `users-get` keeps answering.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! test-only functions outside the document, and the requests only probe
+//! which function answers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,9 @@
 //! `/metrics`: a valid Prometheus exposition whose labels are bounded
 //! (route templates, never raw paths), on the main listener or its own.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the requests only feed the exposition, whose labels are what is tested
+//! (an unknown route among them, which no typed client can ask for).
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,5 +1,9 @@
 //! The README's quickstart, request for request, against the full registry
 //! on a fresh database: what the original's clients do must keep working.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the README's curl bodies, byte for byte, as the original's clients send
+//! them.
 
 use runtime::registry::FUNCTIONS;
 use test_support::TestApp;

@@ -1,6 +1,10 @@
 //! Rate limits over real HTTP: a quota per client (API key, else address),
 //! 429 with `Retry-After`, the draft's `RateLimit` / `RateLimit-Policy`
 //! headers, per-function policies, and trusted proxies' `X-Forwarded-For`.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the quota keys (API key, address, `X-Forwarded-For`) and the `RateLimit`
+//! headers are what is tested.
 
 use host::config::Secret;
 use http::Method;

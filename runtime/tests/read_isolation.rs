@@ -3,6 +3,9 @@
 //! holds up its own function only. The wait here is a table lock, so the
 //! test needs no timing: a read queued behind a blocked one on a shared
 //! connection would wait as long as the lock is held.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the requests only probe which connection serves a read.
 
 use std::time::Duration;
 

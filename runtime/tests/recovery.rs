@@ -1,5 +1,9 @@
 //! PostgreSQL restarts under traffic: requests in the gap fail fast with
 //! 503, never hang or 500, and the service recovers by itself.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the point is the status in an outage (503, never a hang) and the time it
+//! takes, not an operation's typed result.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

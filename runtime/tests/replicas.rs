@@ -2,6 +2,10 @@
 //! its own statistics, not the runtime's word), writes and fresh reads by
 //! the primary, and a replica that is stopped, lags or is promoted taken out
 //! of rotation and brought back by itself.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the requests only probe where reads are served; their answers are the
+//! runtime's, not an operation's.
 
 use std::time::{Duration, Instant};
 

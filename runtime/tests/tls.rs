@@ -1,6 +1,9 @@
 //! TLS to PostgreSQL when the URL asks for it (`sslmode=require`), with the
 //! server's certificate verified against the public roots and
 //! `DATABASE_CA_FILE`.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! one read proves the TLS connection; the request is incidental.
 
 use std::path::Path;
 use std::process::Command;

@@ -2,6 +2,9 @@
 //! the server span and one child span per statement reach a real OTLP/HTTP
 //! receiver, decoded with the official protobuf definitions, and the
 //! request's log lines carry the trace id.
+//!
+//! Requests built by hand, not through the typed client (`shop-client`):
+//! the `traceparent` header and the spans it yields are what is tested.
 
 use std::time::Duration;
 

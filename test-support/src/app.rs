@@ -85,6 +85,12 @@ impl TestApp {
         }
     }
 
+    /// The typed client (`shop-client`) of this app, for tests of the
+    /// API's behaviour; [`TestApp::request`] is for HTTP-level detail.
+    pub fn client(&self) -> shop_client::Client {
+        shop_client::Client::new(&self.url(""))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -1,3 +1,8 @@
+//! GET /api/products/{id}. Requests built by hand, not through the typed
+//! client (`shop-client`): the point is money's exact JSON form on the wire
+//! (`0.1`, not `0.10`), which a typed client's number hides, and malformed
+//! ids it cannot send.
+
 use test_support::TestApp;
 
 #[tokio::test]

@@ -1,24 +1,54 @@
+//! POST /api/users. Creations, conflicts and the server's own email rule go
+//! through the typed client (`shop-client`), as an integrator's code would
+//! send them; bodies the typed client cannot build, and bodies that are not
+//! JSON at all, stay raw requests, since their point is what the server
+//! makes of a broken request.
+
+use test_support::shop_client::types::{NewUser, User};
+use test_support::shop_client::{ApiError, ResponseValue, Typed};
 use test_support::{json, TestApp};
 
 async fn app() -> TestApp {
     TestApp::start(&[users_create::FUNCTION]).await
 }
 
+/// POST /api/users through the typed client.
+async fn create(
+    app: &TestApp,
+    username: &str,
+    email: &str,
+) -> Result<ResponseValue<User>, ApiError> {
+    let body = NewUser::builder().username(username).email(email);
+    app.client()
+        .users_create()
+        .body(body)
+        .send()
+        .await
+        .typed()
+        .await
+}
+
+/// The field a 409 names.
+#[track_caller]
+fn conflicting_field(answer: Result<ResponseValue<User>, ApiError>) -> String {
+    match answer {
+        Err(ApiError::Conflict(problem)) => problem.errors[0].field.clone(),
+        other => panic!("expected 409, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn creates_a_user_with_location() {
     let app = app().await;
-    let response = app
-        .post(
-            "/api/users",
-            &json!({"username": "alice", "email": "alice@example.com"}),
-        )
-        .await;
-    response.assert_status(201);
-    let user = response.json();
-    assert_eq!(user["username"], "alice");
+    let created = create(&app, "alice", "alice@example.com")
+        .await
+        .expect("201");
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!(created.username.as_str(), "alice");
+    let location = created.headers().get("location").map(|l| l.to_str().ok());
     assert_eq!(
-        response.header("location"),
-        Some(format!("/api/users/{}", user["id"]).as_str())
+        location,
+        Some(Some(format!("/api/users/{}", created.id.get()).as_str()))
     );
     assert_eq!(
         app.scalar("SELECT count(*) FROM users WHERE username = 'alice'")
@@ -30,26 +60,15 @@ async fn creates_a_user_with_location() {
 #[tokio::test]
 async fn taken_username_or_email_is_409_naming_the_field() {
     let app = app().await;
-    let problem = app
-        .post(
-            "/api/users",
-            &json!({"username": "john_doe", "email": "new@example.com"}),
-        )
-        .await
-        .problem(409);
-    assert_eq!(problem["errors"][0]["field"], "username");
-    let problem = app
-        .post(
-            "/api/users",
-            &json!({"username": "new", "email": "john@example.com"}),
-        )
-        .await
-        .problem(409);
-    assert_eq!(problem["errors"][0]["field"], "email");
+    let taken = create(&app, "john_doe", "new@example.com").await;
+    assert_eq!(conflicting_field(taken), "username");
+    let taken = create(&app, "new", "john@example.com").await;
+    assert_eq!(conflicting_field(taken), "email");
 }
 
 #[tokio::test]
 async fn bodies_that_break_the_rules_are_422() {
+    // Raw: none of these bodies can be built with the typed client.
     let app = app().await;
     let cases = [
         (json!({"username": "a"}), "email"),
@@ -82,6 +101,7 @@ async fn bodies_that_break_the_rules_are_422() {
 
 #[tokio::test]
 async fn non_json_bodies_are_400_or_415_or_413() {
+    // Raw: the body's bytes and media type are what is tested.
     let app = app().await;
     let post = |headers: &'static [(&'static str, &'static str)], body: Vec<u8>| {
         app.request(http::Method::POST, "/api/users", headers, Some(body))
@@ -116,16 +136,12 @@ async fn hostile_input_is_stored_verbatim() {
     let app = app().await;
     let username = "Robert'); DROP TABLE users;-- <script>alert(1)</script> 🦀 \"quoted\" \\ %_";
     let email = "o'brien+tag@example.com";
-    let created = app
-        .post("/api/users", &json!({"username": username, "email": email}))
-        .await
-        .assert_status(201)
-        .json();
-    assert_eq!(created["username"], username);
+    let created = create(&app, username, email).await.expect("201");
+    assert_eq!(created.username.as_str(), username);
     let rows = app
         .sql(&format!(
             "SELECT username, email FROM users WHERE id = {}",
-            created["id"]
+            created.id.get()
         ))
         .await;
     assert_eq!(rows[0].get::<_, String>(0), username);
@@ -136,19 +152,14 @@ async fn hostile_input_is_stored_verbatim() {
 #[tokio::test]
 async fn an_email_is_taken_whatever_its_case() {
     let app = app().await;
-    let problem = app
-        .post(
-            "/api/users",
-            &json!({"username": "johnny", "email": "John@EXAMPLE.com"}),
-        )
-        .await
-        .problem(409);
-    assert_eq!(problem["errors"][0]["field"], "email");
+    let taken = create(&app, "johnny", "John@EXAMPLE.com").await;
+    assert_eq!(conflicting_field(taken), "email");
     assert_eq!(app.scalar("SELECT count(*) FROM users").await, 3);
 }
 
 #[tokio::test]
 async fn only_plausible_addresses_are_emails() {
+    // The typed client checks only an email's length; the server the rest.
     let app = app().await;
     for email in [
         "a@b@example.com",
@@ -158,13 +169,11 @@ async fn only_plausible_addresses_are_emails() {
         "name@example",
         "name @example.com",
     ] {
-        let problem = app
-            .post(
-                "/api/users",
-                &json!({"username": "someone", "email": email}),
-            )
-            .await
-            .problem(422);
-        assert_eq!(problem["errors"][0]["field"], "email", "{email}");
+        match create(&app, "someone", email).await {
+            Err(ApiError::Validation(problem)) => {
+                assert_eq!(problem.errors[0].field, "email", "{email}");
+            }
+            other => panic!("{email}: expected 422, got {other:?}"),
+        }
     }
 }
