@@ -12,30 +12,19 @@
 //! (Prometheus). [`embedded`] runs a local PostgreSQL when no
 //! `DATABASE_URL` is given.
 
-pub mod access_log;
-pub mod auth;
-pub mod balance;
-pub mod client_addr;
-pub mod compress;
 pub mod config;
-pub mod cors;
-pub mod embedded;
-pub mod instance;
-mod log_format;
-pub mod log_queue;
-pub mod metrics;
-pub mod otlp;
-pub mod pool;
-pub mod rate_limit;
-pub mod replicas;
-pub mod request_log;
-pub mod router;
-
-pub use router::route_table;
-pub mod schema;
+pub mod db;
+pub mod policy;
 pub mod server;
-pub mod service;
-pub mod traces;
+pub mod telemetry;
+
+// The modules' former paths, while the files move into their rooms.
+pub(crate) use telemetry::log_format;
+pub use db::{embedded, pool, replicas, schema};
+pub use server::{balance, client_addr, compress, cors, router, service};
+pub use policy::{auth, instance, rate_limit};
+pub use router::route_table;
+pub use telemetry::{access_log, log_queue, metrics, otlp, request_log, traces};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,14 @@
+//! The way in: listeners and connection balance, the HTTP service that
+//! takes one request end to end, the router, CORS, compression and the
+//! client's address.
+
+pub mod balance;
+pub mod client_addr;
+pub mod compress;
+pub mod cors;
+pub mod router;
+pub mod listener;
+pub mod service;
+
+// The listener's items at their former path, while the files move.
+pub use listener::*;
