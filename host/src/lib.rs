@@ -19,11 +19,11 @@ pub mod server;
 pub mod telemetry;
 
 // The modules' former paths, while the files move into their rooms.
-pub(crate) use telemetry::log_format;
 pub use db::{embedded, pool, replicas, schema};
-pub use server::{balance, client_addr, compress, cors, router, service};
 pub use policy::{auth, instance, rate_limit};
 pub use router::route_table;
+pub use server::{balance, client_addr, compress, cors, router, service};
+pub(crate) use telemetry::log_format;
 pub use telemetry::{access_log, log_queue, metrics, otlp, request_log, traces};
 
 use std::net::SocketAddr;

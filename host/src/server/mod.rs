@@ -6,8 +6,8 @@ pub mod balance;
 pub mod client_addr;
 pub mod compress;
 pub mod cors;
-pub mod router;
 pub mod listener;
+pub mod router;
 pub mod service;
 
 // The listener's items at their former path, while the files move.
