@@ -18,13 +18,12 @@ pub mod policy;
 pub mod server;
 pub mod telemetry;
 
-// The modules' former paths, while the files move into their rooms.
-pub use db::{embedded, pool, replicas, schema};
-pub use policy::{auth, instance, rate_limit};
-pub use router::route_table;
-pub use server::{balance, client_addr, compress, cors, router, service};
-pub(crate) use telemetry::log_format;
-pub use telemetry::{access_log, log_queue, metrics, otlp, request_log, traces};
+// The paths the runtime and the tests name.
+pub use db::{embedded, pool, schema};
+pub use policy::rate_limit;
+pub use server::cors;
+pub use server::router::route_table;
+pub use telemetry::{access_log, log_queue, request_log};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,15 +35,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::auth::ApiKeys;
 use crate::config::Settings;
-use crate::instance::Instance;
-use crate::metrics::{Metrics, MetricsError};
-use crate::pool::{Database, PoolOptions};
-use crate::router::{Router, RouterError};
-use crate::schema::SchemaError;
-use crate::server::{ConnectionLimits, Serve};
-use crate::service::{App, MetricsEndpoint, Response};
+use crate::db::pool::{Database, PoolOptions};
+use crate::db::schema::SchemaError;
+use crate::policy::auth::ApiKeys;
+use crate::policy::instance::Instance;
+use crate::server::listener::{self, ConnectionLimits, Serve};
+use crate::server::router::{Router, RouterError};
+use crate::server::service::{App, MetricsEndpoint, Response};
+use crate::telemetry::metrics::{Metrics, MetricsError};
 
 pub const SERVICE_NAME: &str = "shop-api";
 /// The git revision of this build (build.rs: `GIT_REVISION`, else `git
@@ -79,7 +78,7 @@ pub struct Running {
     pub service: Arc<ServiceInfo>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    tracer: Option<Arc<traces::Tracer>>,
+    tracer: Option<Arc<telemetry::traces::Tracer>>,
 }
 
 impl Running {
@@ -154,7 +153,7 @@ pub async fn start(
                     withdrawal: Some(contract::db::Withdrawal::new(withdrawn, primary)),
                 },
             )?;
-            Ok(replicas::Replica::new(index, database, out))
+            Ok(db::replicas::Replica::new(index, database, out))
         })
         .collect::<Result<Vec<_>, DbError>>()?;
     database.wait_until_ready(Duration::from_secs(30)).await?;
@@ -171,7 +170,7 @@ pub async fn start(
     }
 
     let router = Router::new(&functions)?;
-    let databases = Arc::new(replicas::Databases::new(database.clone(), replicas));
+    let databases = Arc::new(db::replicas::Databases::new(database.clone(), replicas));
     let source: Arc<dyn DbSource> = databases.clone();
     let instances: Vec<Instance> = functions
         .iter()
@@ -197,7 +196,7 @@ pub async fn start(
         for instance in &instances {
             tracing::info!(
                 function = instance.function.name,
-                methods = router::allow_header(instance.function.methods.iter().copied()),
+                methods = server::router::allow_header(instance.function.methods.iter().copied()),
                 path = instance.function.path,
                 timeout_ms = instance.limits.timeout.as_millis() as u64,
                 concurrency = instance.limits.concurrency,
@@ -261,7 +260,7 @@ pub async fn start(
     ));
     let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![
-        tokio::spawn(server::serve(
+        tokio::spawn(listener::serve(
             listener,
             app,
             limits,
@@ -273,7 +272,7 @@ pub async fn start(
     ];
     if let Some(listener) = metrics_listener {
         let exporter = Arc::new(MetricsOnly(MetricsEndpoint { metrics, api_keys }));
-        tasks.push(tokio::spawn(server::serve(
+        tasks.push(tokio::spawn(listener::serve(
             listener,
             exporter,
             limits,
@@ -404,11 +403,11 @@ impl Serve for MetricsOnly {
         } else {
             Err(contract::Problem::not_found("only /metrics is served here"))
         };
-        let delivery = service::Delivery {
+        let delivery = server::service::Delivery {
             accept_encoding: request.headers().get(http::header::ACCEPT_ENCODING),
             not_modified_length: None,
         };
-        service::render(outcome, delivery, |_| {})
+        server::service::render(outcome, delivery, |_| {})
     }
 }
 

@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use contract::Limits;
 
-use crate::balance::Balancer;
-use crate::cors::Cors;
-use crate::rate_limit::{Limiters, Rate, TrustedProxies};
-use crate::traces::TracerCell;
+use crate::policy::rate_limit::{Limiters, Rate, TrustedProxies};
+use crate::server::balance::Balancer;
+use crate::server::cors::Cors;
+use crate::telemetry::traces::TracerCell;
 
 use env::Env;
 pub use env::{ConfigError, Secret};

@@ -27,8 +27,8 @@ use contract::{Problem, Rejection};
 use http::header::{HeaderName, HeaderValue};
 use http::StatusCode;
 
-use crate::auth::KeyId;
-pub use crate::client_addr::TrustedProxies;
+use crate::policy::auth::KeyId;
+pub use crate::server::client_addr::TrustedProxies;
 
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");

@@ -22,8 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::balance::{Open, Seat};
-use crate::service::{App, Response};
+use crate::server::balance::{Open, Seat};
+use crate::server::service::{App, Response};
 
 pub const ACCEPT_ERRORS: &str = "http_accept_errors_total";
 pub const CLOSED_SILENT: &str = "http_connections_closed_silent_total";

@@ -10,5 +10,4 @@ pub mod listener;
 pub mod router;
 pub mod service;
 
-// The listener's items at their former path, while the files move.
-pub use listener::*;
+pub use listener::{raise_fd_limit, RESERVED_FDS};

@@ -52,13 +52,13 @@ impl Metrics {
         // Counters exist from the start at 0, so that rates and alerts see
         // them before their first event.
         for counter in [
-            crate::pool::CONNECTION_ERRORS,
-            crate::pool::CLOSED_BROKEN,
-            crate::pool::GET_TIMEOUTS,
-            crate::pool::ABANDONED,
-            crate::server::ACCEPT_ERRORS,
-            crate::server::CLOSED_SILENT,
-            crate::balance::CONNECTIONS_HANDED_OVER,
+            crate::db::pool::CONNECTION_ERRORS,
+            crate::db::pool::CLOSED_BROKEN,
+            crate::db::pool::GET_TIMEOUTS,
+            crate::db::pool::ABANDONED,
+            crate::server::listener::ACCEPT_ERRORS,
+            crate::server::listener::CLOSED_SILENT,
+            crate::server::balance::CONNECTIONS_HANDED_OVER,
         ] {
             metrics::counter!(counter).absolute(0);
         }
@@ -85,7 +85,7 @@ impl Metrics {
     /// One scrape: the pool's state and the process metrics read now, then
     /// the text exposition. Both listeners serve this.
     pub fn scrape(&self) -> String {
-        crate::pool::export_metrics();
+        crate::db::pool::export_metrics();
         self.render()
     }
 
@@ -136,19 +136,19 @@ fn describe() {
         "Checkouts that gave up after the pool timeout."
     );
     describe_counter!(
-        crate::pool::ABANDONED,
+        crate::db::pool::ABANDONED,
         "Connections closed because a request was dropped while its statement ran (the statement is cancelled)."
     );
     describe_counter!(
-        crate::server::ACCEPT_ERRORS,
+        crate::server::listener::ACCEPT_ERRORS,
         "Failed accepts (e.g. out of file descriptors); the listener backs off."
     );
     describe_counter!(
-        crate::server::CLOSED_SILENT,
+        crate::server::listener::CLOSED_SILENT,
         "Connections closed because no byte arrived within HEADER_READ_TIMEOUT_MS."
     );
     describe_counter!(
-        crate::balance::CONNECTIONS_HANDED_OVER,
+        crate::server::balance::CONNECTIONS_HANDED_OVER,
         "Connections a worker accepted and handed to a worker serving fewer (WORKERS > 1)."
     );
     describe_gauge!(

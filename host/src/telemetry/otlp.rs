@@ -26,7 +26,7 @@ use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::TraceSettings;
-use crate::traces::text;
+use crate::telemetry::traces::text;
 
 pub const SPANS_EXPORTED: &str = "otel_spans_exported_total";
 pub const SPANS_DROPPED: &str = "otel_spans_dropped_total";

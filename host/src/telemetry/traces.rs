@@ -1,5 +1,5 @@
 //! Distributed traces: W3C Trace Context in, one server span per request
-//! and a child span per database statement out, through [`crate::otlp`].
+//! and a child span per database statement out, through [`crate::telemetry::otlp`].
 //!
 //! A request that brings `traceparent` continues the caller's trace (and,
 //! with a `parentbased_*` sampler, its sampling decision); any other starts
@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, Status};
 
 use crate::config::{Sampler, TraceSettings};
-use crate::otlp::Exporter;
+use crate::telemetry::otlp::Exporter;
 
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");

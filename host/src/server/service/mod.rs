@@ -20,17 +20,17 @@ use http::StatusCode;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
-use crate::access_log;
-use crate::auth::ApiKeys;
-use crate::compress;
 use crate::config::{BodyLimits, LogFormat, Settings};
-use crate::cors::Cors;
-use crate::instance::{Instance, RouteMetrics};
-use crate::metrics::Metrics;
-use crate::rate_limit::{Client, TrustedProxies};
-use crate::request_log;
-use crate::router::{FunctionId, Match, Router};
-use crate::traces::{self, Parent, Tracer};
+use crate::policy::auth::ApiKeys;
+use crate::policy::instance::{Instance, RouteMetrics};
+use crate::policy::rate_limit::{Client, TrustedProxies};
+use crate::server::compress;
+use crate::server::cors::Cors;
+use crate::server::router::{FunctionId, Match, Router};
+use crate::telemetry::access_log;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::request_log;
+use crate::telemetry::traces::{self, Parent, Tracer};
 
 pub type Response = http::Response<Full<Bytes>>;
 
@@ -316,7 +316,7 @@ impl App {
     /// The client's address as the rate limits count it.
     fn client_addr(&self, peer: SocketAddr, headers: &http::HeaderMap) -> std::net::IpAddr {
         let addr = self.trusted_proxies.client_addr(peer, headers);
-        crate::client_addr::counted(addr, self.ipv6_prefix)
+        crate::server::client_addr::counted(addr, self.ipv6_prefix)
     }
 
     /// `OPTIONS` with CORS on: 204 with the path's methods, and for an
@@ -436,8 +436,8 @@ impl Asks {
 
 /// The 429 for a call `limiter` refused, with its `RateLimit` headers.
 fn refused(
-    limiter: &crate::rate_limit::Limiter,
-    decision: &crate::rate_limit::Decision,
+    limiter: &crate::policy::rate_limit::Limiter,
+    decision: &crate::policy::rate_limit::Decision,
 ) -> Problem {
     let mut problem = limiter.refusal(decision);
     problem.headers.extend(limiter.headers(decision));
@@ -555,7 +555,7 @@ impl MetricsEndpoint {
         }
         Ok(Reply {
             status: StatusCode::OK,
-            content_type: Some(crate::metrics::CONTENT_TYPE),
+            content_type: Some(crate::telemetry::metrics::CONTENT_TYPE),
             body: Bytes::from(self.metrics.scrape()),
             headers: Vec::new(),
         })
