@@ -2,11 +2,18 @@
 //! settings. A bad value is an error that names the variable.
 //!
 //! [`env`] reads variables, [`limits`] the per-function limits; this module
-//! holds [`Settings`], what the runtime can be told.
+//! holds [`Settings`], what the runtime can be told. Settings are values
+//! only: what runs (rate limiters, the tracer, the connection balancer) is
+//! made from them at start by the room that owns it.
 
+mod cors;
 mod env;
+pub mod glob;
+pub mod identity;
 mod limits;
 mod otel;
+mod proxies;
+mod rate;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,16 +22,14 @@ use std::time::Duration;
 
 use contract::Limits;
 
-use crate::policy::rate_limit::{Limiters, Rate, TrustedProxies};
-use crate::server::balance::Balancer;
-use crate::server::cors::Cors;
-use crate::telemetry::traces::TracerCell;
-
+pub use cors::Cors;
 use env::Env;
 pub use env::{ConfigError, Secret};
 use limits::parse_function_limits;
 pub use limits::{RateOverride, ResolvedLimits};
 pub use otel::{Sampler, TraceSettings};
+pub use proxies::TrustedProxies;
+pub use rate::Rate;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,9 +87,6 @@ pub struct Settings {
     /// `RATE_LIMIT_IPV6_PREFIX`: an IPv6 client is counted by this many
     /// leading bits of its address (a host is handed a whole /64).
     pub rate_limit_ipv6_prefix: u8,
-    /// The rate limiters' state, one per policy, shared by every worker
-    /// made from these settings, so a limit holds for the whole process.
-    pub limiters: Limiters,
     /// Globs selecting the functions to serve.
     pub functions: Vec<String>,
     pub max_connections: usize,
@@ -101,9 +103,6 @@ pub struct Settings {
     pub workers: usize,
     /// Set for each of several workers sharing the port.
     pub reuse_port: bool,
-    /// The workers sharing the port, for evening out their connections;
-    /// one for every worker made from these settings.
-    pub balancer: Balancer,
     /// Extra CA certificates (PEM) trusted for TLS to PostgreSQL.
     pub database_ca_file: Option<PathBuf>,
     /// Keys that writes (and, with `api_keys_read`, reads) must present.
@@ -115,8 +114,6 @@ pub struct Settings {
     pub cors: Option<Cors>,
     /// `OTEL_*`: where spans go; `None`: no exporter.
     pub traces: Option<TraceSettings>,
-    /// The process's tracer (one exporter for every worker), made on first use.
-    pub tracer: TracerCell,
 }
 
 impl Default for Settings {
@@ -145,7 +142,6 @@ impl Default for Settings {
             rate_limit: None,
             trusted_proxies: TrustedProxies::default(),
             rate_limit_ipv6_prefix: 64,
-            limiters: Limiters::default(),
             functions: vec!["*".into()],
             max_connections: 10_000,
             header_read_timeout: Duration::from_secs(10),
@@ -158,14 +154,12 @@ impl Default for Settings {
             // multi-threaded runtime (loadtest/README.md).
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             reuse_port: false,
-            balancer: Balancer::default(),
             database_ca_file: None,
             api_keys: Vec::new(),
             api_keys_read: false,
             api_keys_exempt: vec!["health".into(), "db-check".into()],
             cors: None,
             traces: None,
-            tracer: TracerCell::default(),
         }
     }
 }
@@ -249,7 +243,6 @@ impl Settings {
             rate_limit_ipv6_prefix: env
                 .parse_range("RATE_LIMIT_IPV6_PREFIX", 1, 128)?
                 .map_or(defaults.rate_limit_ipv6_prefix, |bits: u32| bits as u8),
-            limiters: Limiters::default(),
             functions: match env.string("FUNCTIONS") {
                 Some(value) => {
                     let globs: Vec<String> = value
@@ -303,7 +296,6 @@ impl Settings {
                     .unwrap_or(defaults.workers),
             },
             reuse_port: false,
-            balancer: Balancer::default(),
             database_ca_file: env.string("DATABASE_CA_FILE").map(PathBuf::from),
             api_keys: env
                 .secret("API_KEYS")?
@@ -337,7 +329,6 @@ impl Settings {
                 None => None,
             },
             traces: otel::read(&env)?,
-            tracer: TracerCell::default(),
         };
         if settings.api_keys_read && settings.api_keys.is_empty() {
             return Err(ConfigError {

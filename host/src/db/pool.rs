@@ -23,6 +23,8 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::Config;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::telemetry::metrics::{ABANDONED, CLOSED_BROKEN, CONNECTION_ERRORS, GET_TIMEOUTS};
+
 /// bb8-postgres' manager, with a statement cache on every connection and
 /// the session settings the runtime relies on.
 pub struct Manager {
@@ -122,11 +124,6 @@ type Pooled = PooledConnection<'static, Manager>;
 
 /// How long a cancel request may take to reach the server.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub const CONNECTION_ERRORS: &str = "db_pool_connection_errors_total";
-pub const CLOSED_BROKEN: &str = "db_pool_connections_closed_broken_total";
-pub const GET_TIMEOUTS: &str = "db_pool_get_timeouts_total";
-pub const ABANDONED: &str = "db_connections_abandoned_total";
 
 /// Every pool of this process (one per worker), so that a scrape answered
 /// by any worker reports the process as a whole.
@@ -366,7 +363,7 @@ fn client_config(url: &str) -> Result<Config, DbError> {
     // A startup parameter, which poolers pass on per client (PgBouncer keeps
     // it for each client); it names us in pg_stat_activity.
     if config.get_application_name().is_none() {
-        config.application_name(crate::SERVICE_NAME);
+        config.application_name(crate::config::identity::SERVICE_NAME);
     }
     Ok(config)
 }

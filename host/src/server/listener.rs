@@ -24,9 +24,7 @@ use tokio::time::Instant;
 
 use crate::server::balance::{Open, Seat};
 use crate::server::service::{App, Response};
-
-pub const ACCEPT_ERRORS: &str = "http_accept_errors_total";
-pub const CLOSED_SILENT: &str = "http_connections_closed_silent_total";
+use crate::telemetry::metrics::{ACCEPT_ERRORS, CLOSED_SILENT};
 
 /// How connections are limited.
 #[derive(Clone, Copy, Debug)]

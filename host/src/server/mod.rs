@@ -3,10 +3,12 @@
 //! client's address.
 
 pub mod balance;
+pub mod bind;
 pub mod client_addr;
 pub mod compress;
 pub mod cors;
 pub mod listener;
+pub mod metrics_only;
 pub mod router;
 pub mod service;
 

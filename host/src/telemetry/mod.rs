@@ -7,4 +7,6 @@ pub mod log_queue;
 pub mod metrics;
 pub mod otlp;
 pub mod request_log;
+mod span_fields;
+mod trace_context;
 pub mod traces;

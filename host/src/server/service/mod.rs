@@ -556,7 +556,11 @@ impl MetricsEndpoint {
         Ok(Reply {
             status: StatusCode::OK,
             content_type: Some(crate::telemetry::metrics::CONTENT_TYPE),
-            body: Bytes::from(self.metrics.scrape()),
+            body: Bytes::from({
+                // The pool's state read now, then the exposition.
+                crate::db::pool::export_metrics();
+                self.metrics.render()
+            }),
             headers: Vec::new(),
         })
     }
