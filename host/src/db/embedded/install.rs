@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{io, EmbeddedError};
+use super::error::{io, EmbeddedError};
 
 /// The directory holding `initdb` and `postgres`.
 pub fn find_binaries() -> Option<PathBuf> {
