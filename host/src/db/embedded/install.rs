@@ -11,7 +11,10 @@ use super::error::{io, EmbeddedError};
 /// The directory holding `initdb` and `postgres`.
 pub fn find_binaries() -> Option<PathBuf> {
     let has_both = |dir: &Path| {
-        ["initdb", "postgres"]
+        // pg_isready, which the host no longer runs, marks a whole server
+        // install (with pg_basebackup, which the tests' replicas use),
+        // not a directory holding a stray initdb and postgres.
+        ["initdb", "postgres", "pg_isready"]
             .iter()
             .all(|name| dir.join(name).is_file())
     };
