@@ -2,40 +2,30 @@
 //! any of them. The `runtime` binary hands it the registry (the list of
 //! every function); tests hand it the few they need.
 //!
-//! `start` wires the pieces, each in its own module: [`config`] (settings),
-//! [`pool`] (bb8 and the shared lanes), [`replicas`] (read replicas and
-//! their watcher), [`schema`] (applies `sql/`), [`router`] (path →
-//! function), [`instance`] (a function's running instance: its isolation and
-//! metrics around each call),
-//! [`service`] (one request end to end), [`auth`] (API keys), [`server`]
-//! (listeners, connection limits, graceful shutdown) and [`metrics`]
-//! (Prometheus). [`embedded`] runs a local PostgreSQL when no
-//! `DATABASE_URL` is given.
+//! Each concern is a room; [`start`] only wires them: [`config`] (the
+//! settings, values only), [`db`] (pools, replicas, schema, the embedded
+//! PostgreSQL), [`server`] (the way in: listeners, the HTTP service, router,
+//! CORS, compression), [`policy`] (a function's instance and its limits, API
+//! keys, rate limits) and [`telemetry`] (metrics, traces, logs). What the
+//! workers of one process share is [`Shared`]. ARCHITECTURE.md at the
+//! repository's root follows one request through them.
 
-pub mod access_log;
-pub mod auth;
-pub mod balance;
-pub mod client_addr;
-pub mod compress;
 pub mod config;
-pub mod cors;
-pub mod embedded;
-pub mod instance;
-mod log_format;
-pub mod log_queue;
-pub mod metrics;
-pub mod otlp;
-pub mod pool;
-pub mod rate_limit;
-pub mod replicas;
-pub mod request_log;
-pub mod router;
-
-pub use router::route_table;
-pub mod schema;
+pub mod db;
+pub mod policy;
 pub mod server;
-pub mod service;
-pub mod traces;
+mod shared;
+pub mod telemetry;
+
+// The paths the runtime and the tests name.
+pub use config::identity::{REVISION, SERVICE_NAME};
+pub use db::{embedded, pool, schema};
+pub use policy::rate_limit;
+pub use server::bind::claim_port;
+pub use server::cors;
+pub use server::router::route_table;
+pub use shared::Shared;
+pub use telemetry::{access_log, log_queue, request_log};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,24 +33,20 @@ use std::time::Duration;
 
 use contract::db::DbSource;
 use contract::{Db, DbError, Function, RouteInfo, ServiceInfo};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::auth::ApiKeys;
 use crate::config::Settings;
-use crate::instance::Instance;
-use crate::metrics::{Metrics, MetricsError};
-use crate::pool::{Database, PoolOptions};
-use crate::router::{Router, RouterError};
-use crate::schema::SchemaError;
-use crate::server::{ConnectionLimits, Serve};
-use crate::service::{App, MetricsEndpoint, Response};
-
-pub const SERVICE_NAME: &str = "shop-api";
-/// The git revision of this build (build.rs: `GIT_REVISION`, else `git
-/// rev-parse --short=12 HEAD`, else "unknown").
-pub const REVISION: &str = env!("GIT_REVISION");
+use crate::db::pool::{Database, PoolOptions};
+use crate::db::schema::SchemaError;
+use crate::policy::auth::ApiKeys;
+use crate::policy::instance::Instance;
+use crate::server::bind::{self, BindError};
+use crate::server::listener::{self, ConnectionLimits};
+use crate::server::metrics_only::MetricsOnly;
+use crate::server::router::{Router, RouterError};
+use crate::server::service::{App, MetricsEndpoint};
+use crate::telemetry::metrics::{Metrics, MetricsError};
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +61,8 @@ pub enum StartError {
     Schema(#[from] SchemaError),
     #[error("routes: {0}")]
     Router(#[from] RouterError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Bind(#[from] BindError),
 }
 
 /// A started runtime.
@@ -90,7 +72,7 @@ pub struct Running {
     pub service: Arc<ServiceInfo>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    tracer: Option<Arc<traces::Tracer>>,
+    tracer: Option<Arc<telemetry::traces::Tracer>>,
 }
 
 impl Running {
@@ -109,9 +91,20 @@ impl Running {
 }
 
 /// Connects, applies the schema, and serves `functions` (those selected by
-/// `FUNCTIONS`) until [`Running::shutdown`].
+/// `FUNCTIONS`) until [`Running::shutdown`]: a process of one worker.
 pub async fn start(
     settings: Settings,
+    database_url: &str,
+    functions: &[Function],
+) -> Result<Running, StartError> {
+    start_worker(settings, Shared::default(), database_url, functions).await
+}
+
+/// [`start`] for one of several workers of a process, which share what
+/// `shared` holds (each worker gets a clone).
+pub async fn start_worker(
+    settings: Settings,
+    shared: Shared,
     database_url: &str,
     functions: &[Function],
 ) -> Result<Running, StartError> {
@@ -165,7 +158,7 @@ pub async fn start(
                     withdrawal: Some(contract::db::Withdrawal::new(withdrawn, primary)),
                 },
             )?;
-            Ok(replicas::Replica::new(index, database, out))
+            Ok(db::replicas::Replica::new(index, database, out))
         })
         .collect::<Result<Vec<_>, DbError>>()?;
     database.wait_until_ready(Duration::from_secs(30)).await?;
@@ -182,7 +175,7 @@ pub async fn start(
     }
 
     let router = Router::new(&functions)?;
-    let databases = Arc::new(replicas::Databases::new(database.clone(), replicas));
+    let databases = Arc::new(db::replicas::Databases::new(database.clone(), replicas));
     let source: Arc<dyn DbSource> = databases.clone();
     let instances: Vec<Instance> = functions
         .iter()
@@ -195,7 +188,7 @@ pub async fn start(
             );
             let rate_limit = settings
                 .rate_policy_for(function.name)
-                .map(|(policy, rate)| settings.limiters.get(&policy, rate));
+                .map(|(policy, rate)| shared.limiters.get(&policy, rate));
             Instance::new(*function, *limits, db, settings.queue_timeout, rate_limit)
         })
         .collect();
@@ -208,7 +201,7 @@ pub async fn start(
         for instance in &instances {
             tracing::info!(
                 function = instance.function.name,
-                methods = router::allow_header(instance.function.methods.iter().copied()),
+                methods = server::router::allow_header(instance.function.methods.iter().copied()),
                 path = instance.function.path,
                 timeout_ms = instance.limits.timeout.as_millis() as u64,
                 concurrency = instance.limits.concurrency,
@@ -235,7 +228,7 @@ pub async fn start(
         }
     }
     let service = Arc::new(ServiceInfo {
-        service: SERVICE_NAME.into(),
+        service: config::identity::SERVICE_NAME.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         routes,
     });
@@ -245,14 +238,16 @@ pub async fn start(
         header_read_timeout: settings.header_read_timeout,
         shutdown_grace: settings.shutdown_grace,
     };
-    let listener = bind(&settings.listen_addr(), settings.reuse_port).await?;
-    let addr = local_addr(&listener, &settings.listen_addr())?;
+    let listener = bind::bind(&settings.listen_addr(), settings.reuse_port).await?;
+    let addr = bind::local_addr(&listener, &settings.listen_addr())?;
     let metrics_listener = match settings.metrics_addr {
-        Some(metrics_addr) => Some(bind(&metrics_addr.to_string(), settings.reuse_port).await?),
+        Some(metrics_addr) => {
+            Some(bind::bind(&metrics_addr.to_string(), settings.reuse_port).await?)
+        }
         None => None,
     };
     let metrics_addr = match &metrics_listener {
-        Some(listener) => Some(local_addr(listener, "METRICS_ADDR")?),
+        Some(listener) => Some(bind::local_addr(listener, "METRICS_ADDR")?),
         None => None,
     };
 
@@ -261,7 +256,7 @@ pub async fn start(
     let tracer = settings
         .traces
         .as_ref()
-        .map(|traces| settings.tracer.get(traces));
+        .map(|traces| shared.tracer.get(traces));
     let app = Arc::new(App::new(
         router,
         instances,
@@ -272,19 +267,19 @@ pub async fn start(
     ));
     let (stop, stopped) = watch::channel(false);
     let mut tasks = vec![
-        tokio::spawn(server::serve(
+        tokio::spawn(listener::serve(
             listener,
             app,
             limits,
             // Several workers on the port: even out what the kernel deals.
-            settings.reuse_port.then(|| settings.balancer.join()),
+            settings.reuse_port.then(|| shared.balancer.join()),
             wait_for(stopped.clone()),
         )),
         tokio::spawn(databases.watch(max_replica_lag, wait_for(stopped.clone()))),
     ];
     if let Some(listener) = metrics_listener {
         let exporter = Arc::new(MetricsOnly(MetricsEndpoint { metrics, api_keys }));
-        tasks.push(tokio::spawn(server::serve(
+        tasks.push(tokio::spawn(listener::serve(
             listener,
             exporter,
             limits,
@@ -309,70 +304,14 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// Binds `addr` without `SO_REUSEPORT` and lets go at once: fails with
-/// "address in use" while any process listens there, and resolves port 0
-/// to a free port. Run before the workers bind it together.
-pub async fn claim_port(addr: &str) -> Result<SocketAddr, StartError> {
-    let socket = socket_for(addr, false).await?;
-    socket.local_addr().map_err(|source| StartError::Bind {
-        addr: addr.to_owned(),
-        source,
-    })
-}
-
-/// A bound socket for `addr`, sharing the port with the other workers'
-/// when `reuse_port`.
-async fn socket_for(addr: &str, reuse_port: bool) -> Result<tokio::net::TcpSocket, StartError> {
-    let failed = |source| StartError::Bind {
-        addr: addr.to_owned(),
-        source,
-    };
-    let resolved = tokio::net::lookup_host(addr)
-        .await
-        .map_err(failed)?
-        .next()
-        .ok_or_else(|| {
-            failed(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no address",
-            ))
-        })?;
-    let socket = if resolved.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()
-    } else {
-        tokio::net::TcpSocket::new_v6()
-    }
-    .map_err(failed)?;
-    socket.set_reuseaddr(true).map_err(failed)?;
-    if reuse_port {
-        socket.set_reuseport(true).map_err(failed)?;
-    }
-    socket.bind(resolved).map_err(failed)?;
-    Ok(socket)
-}
-
-/// A listener on `addr`; with `reuse_port`, one of several workers' sockets
-/// on the same port, among which the kernel spreads connections.
-async fn bind(addr: &str, reuse_port: bool) -> Result<TcpListener, StartError> {
-    let socket = socket_for(addr, reuse_port).await?;
-    socket.listen(4096).map_err(|source| StartError::Bind {
-        addr: addr.to_owned(),
-        source,
-    })
-}
-
-fn local_addr(listener: &TcpListener, name: &str) -> Result<SocketAddr, StartError> {
-    listener.local_addr().map_err(|source| StartError::Bind {
-        addr: name.to_owned(),
-        source,
-    })
-}
-
 /// The functions whose names match one of `globs` (`*` matches any run of
 /// characters). A glob that matches nothing is a mistake worth stopping for.
 pub fn select(functions: &[Function], globs: &[String]) -> Result<Vec<Function>, StartError> {
     for glob in globs {
-        if !functions.iter().any(|f| glob_match(glob, f.name)) {
+        if !functions
+            .iter()
+            .any(|f| config::glob::glob_match(glob, f.name))
+        {
             let names: Vec<_> = functions.iter().map(|f| f.name).collect();
             return Err(StartError::Selection(format!(
                 "`{glob}` matches no function; there are: {}",
@@ -382,59 +321,11 @@ pub fn select(functions: &[Function], globs: &[String]) -> Result<Vec<Function>,
     }
     Ok(functions
         .iter()
-        .filter(|f| globs.iter().any(|glob| glob_match(glob, f.name)))
+        .filter(|f| {
+            globs
+                .iter()
+                .any(|glob| config::glob::glob_match(glob, f.name))
+        })
         .copied()
         .collect())
-}
-
-pub(crate) fn glob_match(glob: &str, name: &str) -> bool {
-    match glob.split_once('*') {
-        None => glob == name,
-        Some((prefix, rest)) => {
-            let Some(tail) = name.strip_prefix(prefix) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| glob_match(rest, &tail[i..]))
-        }
-    }
-}
-
-/// The metrics listener when `METRICS_ADDR` moves it off the main one.
-struct MetricsOnly(MetricsEndpoint);
-
-impl Serve for MetricsOnly {
-    async fn handle(
-        self: Arc<Self>,
-        request: http::Request<hyper::body::Incoming>,
-        _peer: SocketAddr,
-    ) -> Response {
-        let outcome = if request.uri().path() == "/metrics" {
-            self.0.answer(&request)
-        } else {
-            Err(contract::Problem::not_found("only /metrics is served here"))
-        };
-        let delivery = service::Delivery {
-            accept_encoding: request.headers().get(http::header::ACCEPT_ENCODING),
-            not_modified_length: None,
-        };
-        service::render(outcome, delivery, |_| {})
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*", "orders-create"));
-        assert!(glob_match("orders-*", "orders-create"));
-        assert!(glob_match("*-get", "users-get"));
-        assert!(glob_match("users-get", "users-get"));
-        assert!(!glob_match("orders-*", "users-get"));
-        assert!(!glob_match("users", "users-get"));
-        assert!(glob_match("u*s-*t", "users-get"));
-    }
 }

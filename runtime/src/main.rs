@@ -224,9 +224,12 @@ fn serve(
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (started, mut starts) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
+    // One set of rate limiters, tracer and connection balance for them all.
+    let shared = host::Shared::default();
     let threads: Vec<_> = (0..workers)
         .map(|index| {
             let settings = settings.for_worker(workers);
+            let shared = shared.clone();
             let database_url = database_url.to_owned();
             let mut stopped = stopped.clone();
             let started = started.clone();
@@ -248,7 +251,7 @@ fn serve(
                         // when requests stop coming.
                         tokio::spawn(host::access_log::flusher());
                         let running = tokio::select! {
-                            running = host::start(settings, &database_url, FUNCTIONS) => running,
+                            running = host::start_worker(settings, shared, &database_url, FUNCTIONS) => running,
                             _ = stopped.wait_for(|stop| *stop) => return,
                         };
                         match running {

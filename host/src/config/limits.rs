@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use contract::Limits;
 
-use crate::rate_limit::Rate;
+use super::rate::Rate;
 
 /// Limits after defaults and overrides are applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,7 +132,7 @@ pub(super) fn read(env: &Env<'_>) -> Result<Option<TraceSettings>, ConfigError> 
                 .find(|(key, _)| key == "service.name")
                 .map(|(_, value)| value.clone())
         })
-        .unwrap_or_else(|| crate::SERVICE_NAME.to_owned());
+        .unwrap_or_else(|| super::identity::SERVICE_NAME.to_owned());
     resource.retain(|(key, _)| key != "service.name");
     Ok(Some(TraceSettings {
         endpoint,

@@ -14,6 +14,13 @@ pub const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
 pub const ACTIVE_REQUESTS: &str = "http_server_active_requests";
 pub const REJECTIONS: &str = "function_rejections_total";
 pub const POOL_WAIT: &str = "db_pool_wait_seconds";
+pub const CONNECTION_ERRORS: &str = "db_pool_connection_errors_total";
+pub const CLOSED_BROKEN: &str = "db_pool_connections_closed_broken_total";
+pub const GET_TIMEOUTS: &str = "db_pool_get_timeouts_total";
+pub const ABANDONED: &str = "db_connections_abandoned_total";
+pub const ACCEPT_ERRORS: &str = "http_accept_errors_total";
+pub const CLOSED_SILENT: &str = "http_connections_closed_silent_total";
+pub const CONNECTIONS_HANDED_OVER: &str = "http_connections_handed_over_total";
 /// The text exposition format's content type.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -52,13 +59,13 @@ impl Metrics {
         // Counters exist from the start at 0, so that rates and alerts see
         // them before their first event.
         for counter in [
-            crate::pool::CONNECTION_ERRORS,
-            crate::pool::CLOSED_BROKEN,
-            crate::pool::GET_TIMEOUTS,
-            crate::pool::ABANDONED,
-            crate::server::ACCEPT_ERRORS,
-            crate::server::CLOSED_SILENT,
-            crate::balance::CONNECTIONS_HANDED_OVER,
+            CONNECTION_ERRORS,
+            CLOSED_BROKEN,
+            GET_TIMEOUTS,
+            ABANDONED,
+            ACCEPT_ERRORS,
+            CLOSED_SILENT,
+            CONNECTIONS_HANDED_OVER,
         ] {
             metrics::counter!(counter).absolute(0);
         }
@@ -80,13 +87,6 @@ impl Metrics {
         )
         .set(1.0);
         Ok(Metrics { handle })
-    }
-
-    /// One scrape: the pool's state and the process metrics read now, then
-    /// the text exposition. Both listeners serve this.
-    pub fn scrape(&self) -> String {
-        crate::pool::export_metrics();
-        self.render()
     }
 
     /// The text exposition, with process metrics collected just now.
@@ -136,19 +136,19 @@ fn describe() {
         "Checkouts that gave up after the pool timeout."
     );
     describe_counter!(
-        crate::pool::ABANDONED,
+        ABANDONED,
         "Connections closed because a request was dropped while its statement ran (the statement is cancelled)."
     );
     describe_counter!(
-        crate::server::ACCEPT_ERRORS,
+        ACCEPT_ERRORS,
         "Failed accepts (e.g. out of file descriptors); the listener backs off."
     );
     describe_counter!(
-        crate::server::CLOSED_SILENT,
+        CLOSED_SILENT,
         "Connections closed because no byte arrived within HEADER_READ_TIMEOUT_MS."
     );
     describe_counter!(
-        crate::balance::CONNECTIONS_HANDED_OVER,
+        CONNECTIONS_HANDED_OVER,
         "Connections a worker accepted and handed to a worker serving fewer (WORKERS > 1)."
     );
     describe_gauge!(

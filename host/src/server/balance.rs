@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-pub const CONNECTIONS_HANDED_OVER: &str = "http_connections_handed_over_total";
+use crate::telemetry::metrics::CONNECTIONS_HANDED_OVER;
 
 /// A connection on its way from one worker to another.
 type Handed = (std::net::TcpStream, SocketAddr);

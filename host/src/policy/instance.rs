@@ -22,8 +22,13 @@ use metrics::{Counter, Gauge, Histogram};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ResolvedLimits;
-use crate::metrics::{ACTIVE_REQUESTS, REJECTIONS, REQUEST_DURATION};
-use crate::rate_limit::Limiter;
+use crate::policy::rate_limit::Limiter;
+use crate::telemetry::metrics::{ACTIVE_REQUESTS, REJECTIONS, REQUEST_DURATION};
+
+/// The target of a function's panic and timeout lines, which operators
+/// filter on (`RUST_LOG=host::instance=warn`): the name of the concern,
+/// not of the file it lives in.
+const LOG_TARGET: &str = "host::instance";
 
 /// One function, ready to be called under its limits.
 pub struct Instance {
@@ -67,6 +72,7 @@ impl Instance {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(panic)) => {
                 tracing::error!(
+                    target: LOG_TARGET,
                     function = self.function.name,
                     panic = panic_message(panic.as_ref()),
                     "function panicked; answered 500"
@@ -75,6 +81,7 @@ impl Instance {
             }
             Err(_) => {
                 tracing::warn!(
+                    target: LOG_TARGET,
                     function = self.function.name,
                     limit_ms = self.limits.timeout.as_millis() as u64,
                     "function ran past its time limit; answered 504"

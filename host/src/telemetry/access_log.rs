@@ -25,7 +25,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::config::LogFormat;
-use crate::log_format::{json_scope, number, quoted, text_scope, timestamp};
+use crate::telemetry::log_format::{json_scope, number, quoted, text_scope, timestamp};
 
 /// Where batches of lines go: the binary installs its log writer; without
 /// one (tests that run the host in-process) they go to stderr.

@@ -22,11 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::balance::{Open, Seat};
-use crate::service::{App, Response};
-
-pub const ACCEPT_ERRORS: &str = "http_accept_errors_total";
-pub const CLOSED_SILENT: &str = "http_connections_closed_silent_total";
+use crate::server::balance::{Open, Seat};
+use crate::server::service::{App, Response};
+use crate::telemetry::metrics::{ACCEPT_ERRORS, CLOSED_SILENT};
 
 /// How connections are limited.
 #[derive(Clone, Copy, Debug)]

@@ -20,7 +20,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::LogFormat;
-use crate::log_format::{json_scope, quoted, text_scope, timestamp};
+use crate::telemetry::log_format::{json_scope, quoted, text_scope, timestamp};
 
 tokio::task_local! {
     static REQUEST: Context;
@@ -233,13 +233,13 @@ mod tests {
         assert_eq!(lines.len(), 2, "{lines:?}");
         let (time, rest) = lines[0].split_once(' ').unwrap();
         assert_eq!(time.len(), "2026-01-01T00:00:00.000000Z".len(), "{lines:?}");
+        let target = module_path!();
         assert_eq!(
             rest,
-            " WARN request{id=ab-\"1 trace_id=0af7}: host::request_log::tests: \
-             stock low product=4"
+            format!(" WARN request{{id=ab-\"1 trace_id=0af7}}: {target}: stock low product=4")
         );
         assert!(
-            lines[1].ends_with("  INFO host::request_log::tests: listening addr=\"0.0.0.0:5000\""),
+            lines[1].ends_with(&format!("  INFO {target}: listening addr=\"0.0.0.0:5000\"")),
             "{lines:?}"
         );
     }
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(inside["level"], "WARN");
         assert_eq!(inside["message"], "stock low");
         assert_eq!(inside["product"], 4);
-        assert_eq!(inside["target"], "host::request_log::tests");
+        assert_eq!(inside["target"], module_path!());
         assert_eq!(inside["span"]["id"], "ab-\"1");
         assert_eq!(inside["span"]["trace_id"], "0af7");
         assert_eq!(inside["spans"][0], inside["span"]);

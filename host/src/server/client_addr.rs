@@ -8,32 +8,14 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use http::header::HeaderName;
 use http::HeaderMap;
-use ipnet::IpNet;
+
+pub use crate::config::TrustedProxies;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
-
 impl TrustedProxies {
-    /// Comma-separated addresses or CIDR blocks.
-    pub fn parse(value: &str) -> Result<TrustedProxies, String> {
-        value
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                item.parse::<IpNet>()
-                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("`{item}` is not an IP address or CIDR block"))
-            })
-            .collect::<Result<_, _>>()
-            .map(TrustedProxies)
-    }
-
     fn trusts(&self, addr: IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(&addr))
+        self.networks().iter().any(|net| net.contains(&addr))
     }
 
     /// The client's address: the peer's, unless the peer is a trusted

@@ -17,30 +17,30 @@ use contract::PgConn;
 
 /// The files of `sql/`, compiled in so the binary needs nothing beside it.
 pub const FILES: &[(&str, &str)] = &[
-    ("01-schema.sql", include_str!("../../sql/01-schema.sql")),
+    ("01-schema.sql", include_str!("../../../sql/01-schema.sql")),
     (
         "02-sample-data.sql",
-        include_str!("../../sql/02-sample-data.sql"),
+        include_str!("../../../sql/02-sample-data.sql"),
     ),
     (
         "03-email-unique-any-case.sql",
-        include_str!("../../sql/03-email-unique-any-case.sql"),
+        include_str!("../../../sql/03-email-unique-any-case.sql"),
     ),
     (
         "04-list-indexes.sql",
-        include_str!("../../sql/04-list-indexes.sql"),
+        include_str!("../../../sql/04-list-indexes.sql"),
     ),
     (
         "05-orders-by-user-and-status.sql",
-        include_str!("../../sql/05-orders-by-user-and-status.sql"),
+        include_str!("../../../sql/05-orders-by-user-and-status.sql"),
     ),
     (
         "06-hot-stock-updates.sql",
-        include_str!("../../sql/06-hot-stock-updates.sql"),
+        include_str!("../../../sql/06-hot-stock-updates.sql"),
     ),
     (
         "07-updated-at-moves-forward.sql",
-        include_str!("../../sql/07-updated-at-moves-forward.sql"),
+        include_str!("../../../sql/07-updated-at-moves-forward.sql"),
     ),
 ];
 

@@ -21,48 +21,17 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use contract::{Problem, Rejection};
 use http::header::{HeaderName, HeaderValue};
 use http::StatusCode;
 
-use crate::auth::KeyId;
-pub use crate::client_addr::TrustedProxies;
+pub use crate::config::{Rate, TrustedProxies};
+use crate::policy::auth::KeyId;
 
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-
-/// `100/s`: so many calls per window, in a burst at most that many.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rate {
-    pub quota: u32,
-    pub window: Duration,
-}
-
-impl std::str::FromStr for Rate {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Rate, String> {
-        let (count, unit) = value
-            .trim()
-            .split_once('/')
-            .ok_or_else(|| format!("`{value}` should be count/unit, e.g. 100/s or 6000/m"))?;
-        let quota: u32 = count
-            .trim()
-            .parse()
-            .ok()
-            .filter(|quota| *quota > 0)
-            .ok_or_else(|| format!("`{count}` in `{value}` is not a positive integer"))?;
-        let window = match unit.trim() {
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            other => return Err(format!("`{other}` in `{value}` is not s, m or h")),
-        };
-        Ok(Rate { quota, window })
-    }
-}
 
 /// Who a limit counts: the API key presented, else the client's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -264,6 +233,8 @@ impl Limiters {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const SECOND: u64 = 1_000_000_000;

@@ -26,7 +26,7 @@ use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::TraceSettings;
-use crate::traces::text;
+use crate::telemetry::span_fields::text;
 
 pub const SPANS_EXPORTED: &str = "otel_spans_exported_total";
 pub const SPANS_DROPPED: &str = "otel_spans_dropped_total";
@@ -214,7 +214,7 @@ async fn export(
                 resource: Some(resource.clone()),
                 scope_spans: vec![ScopeSpans {
                     scope: Some(InstrumentationScope {
-                        name: crate::SERVICE_NAME.into(),
+                        name: crate::config::identity::SERVICE_NAME.into(),
                         version: env!("CARGO_PKG_VERSION").into(),
                         ..Default::default()
                     }),

@@ -1,5 +1,5 @@
 //! Distributed traces: W3C Trace Context in, one server span per request
-//! and a child span per database statement out, through [`crate::otlp`].
+//! and a child span per database statement out, through [`crate::telemetry::otlp`].
 //!
 //! A request that brings `traceparent` continues the caller's trace (and,
 //! with a `parentbased_*` sampler, its sampling decision); any other starts
@@ -9,109 +9,16 @@
 //! lookup.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use contract::trace::{Recorder, Statement};
-use http::header::{HeaderMap, HeaderName};
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use http::header::HeaderMap;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, Status};
 
 use crate::config::{Sampler, TraceSettings};
-use crate::otlp::Exporter;
-
-static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-
-/// The caller's place in a trace, from `traceparent` / `tracestate`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Parent {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-    pub sampled: bool,
-    pub trace_state: String,
-}
-
-impl Parent {
-    /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`; anything
-    /// else (or all-zero ids) is ignored, as the spec says, and the request
-    /// starts a trace of its own.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Parent> {
-        let value = headers.get(&TRACEPARENT)?.to_str().ok()?.trim();
-        let mut parts = value.split('-');
-        let version = parts.next()?;
-        hex_array::<1>(version)?;
-        let trace_id = hex_array::<16>(parts.next()?)?;
-        let span_id = hex_array::<8>(parts.next()?)?;
-        let flags = hex_array::<1>(parts.next()?)?[0];
-        // Version 00 has exactly four fields; a later version may add more.
-        if version.len() != 2 || version == "ff" || (version == "00" && parts.next().is_some()) {
-            return None;
-        }
-        if trace_id == [0; 16] || span_id == [0; 8] {
-            return None;
-        }
-        let trace_state = trace_state(headers);
-        Some(Parent {
-            trace_id,
-            span_id,
-            sampled: flags & 1 == 1,
-            trace_state,
-        })
-    }
-}
-
-/// Most list members `tracestate` may have (W3C Trace Context §3.3.1.1).
-const TRACESTATE_MEMBERS: usize = 32;
-/// The longest `tracestate` carried on: the length every vendor must be
-/// able to propagate (§3.3.1.5). A longer one is dropped whole, so that what
-/// a caller writes cannot grow each exported span without bound.
-const TRACESTATE_BYTES: usize = 512;
-
-/// The caller's `tracestate` lines joined, or empty when it is too long or
-/// has too many members to carry on.
-fn trace_state(headers: &HeaderMap) -> String {
-    let mut joined = String::new();
-    for value in headers.get_all(&TRACESTATE) {
-        let Ok(value) = value.to_str() else {
-            return String::new();
-        };
-        let separator = usize::from(!joined.is_empty());
-        if joined.len() + separator + value.len() > TRACESTATE_BYTES {
-            return String::new();
-        }
-        if !joined.is_empty() {
-            joined.push(',');
-        }
-        joined.push_str(value);
-    }
-    let members = joined.split(',').filter(|m| !m.trim().is_empty()).count();
-    if members > TRACESTATE_MEMBERS {
-        return String::new();
-    }
-    joined
-}
-
-fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != N * 2 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
-/// Lower-case hex, as trace ids are written.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
-}
+use crate::telemetry::otlp::Exporter;
+use crate::telemetry::span_fields::{int, operation, text, unix_nanos};
+pub use crate::telemetry::trace_context::{hex, Parent};
 
 impl Sampler {
     /// Whether a trace is kept: the parent's word under a parent-based
@@ -294,67 +201,10 @@ fn nonzero<const N: usize>(random: impl Fn() -> [u8; N]) -> [u8; N] {
     }
 }
 
-/// What a statement does, for its span's name: its first keyword, or for
-/// a `WITH` the statement its common table expressions lead to (`WITH …
-/// INSERT` is an `INSERT`), the first of SELECT, INSERT, UPDATE, DELETE
-/// and MERGE outside parentheses.
-fn operation(sql: &str) -> String {
-    let first = sql.split_whitespace().next().unwrap_or("SQL");
-    if !first.eq_ignore_ascii_case("WITH") {
-        return first.to_ascii_uppercase();
-    }
-    let mut depth = 0u32;
-    let mut word = String::new();
-    for c in sql.chars().chain(std::iter::once(' ')) {
-        if (c.is_ascii_alphanumeric() || c == '_') && depth == 0 {
-            word.push(c.to_ascii_uppercase());
-            continue;
-        }
-        if matches!(
-            word.as_str(),
-            "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MERGE"
-        ) {
-            return word;
-        }
-        word.clear();
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    "WITH".to_owned()
-}
-
-fn unix_nanos(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_nanos() as u64
-}
-
-pub(crate) fn text(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn int(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::trace_context::{TRACEPARENT, TRACESTATE};
     use http::HeaderValue;
 
     fn headers(traceparent: &'static str) -> HeaderMap {

@@ -26,7 +26,7 @@ use futures_util::future::BoxFuture;
 use metrics::{Counter, Gauge};
 use tokio::sync::watch;
 
-use crate::pool::Database;
+use crate::db::pool::Database;
 
 pub const LAG: &str = "db_replica_lag_seconds";
 pub const IN_ROTATION: &str = "db_replica_in_rotation";

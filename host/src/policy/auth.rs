@@ -43,7 +43,7 @@ impl ApiKeys {
             || self
                 .exempt
                 .iter()
-                .any(|glob| crate::glob_match(glob, function))
+                .any(|glob| crate::config::glob::glob_match(glob, function))
         {
             return false;
         }

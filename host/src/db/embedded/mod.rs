@@ -7,38 +7,22 @@
 //! stops (or dies, even by SIGKILL: the kernel then sends it SIGTERM). Run as
 //! root, it runs as the `postgres` user, as PostgreSQL insists.
 
-use std::ffi::CString;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, thiserror::Error)]
-pub enum EmbeddedError {
-    #[error(
-        "no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin; \
-         install PostgreSQL (e.g. `apt-get install postgresql`) or set DATABASE_URL"
-    )]
-    NotInstalled,
-    #[error("running as root, but there is no `postgres` user to run PostgreSQL as")]
-    NoPostgresUser,
-    #[error("{action} ({path}): {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{command}` failed: {output}")]
-    Command { command: String, output: String },
-    #[error("PostgreSQL did not accept connections within {0:?}; see {1}")]
-    NotReady(Duration, PathBuf),
-    #[error(
-        "{owner} is using {data_dir}; stop it first, or give this one its own EMBEDDED_PG_DIR"
-    )]
-    InUse { owner: String, data_dir: PathBuf },
-}
+mod error;
+mod install;
+mod postmaster;
+
+use error::io;
+pub use error::EmbeddedError;
+
+use install::{as_owner, init_cluster};
+pub use install::{find_binaries, postgres_owner};
+use postmaster::running_owner;
 
 /// How the cluster is run.
 #[derive(Clone, Debug)]
@@ -187,7 +171,7 @@ impl EmbeddedPostgres {
                 ..options.clone()
             },
         };
-        cluster.wait_until_ready(&bin, Duration::from_secs(30), &log_path)?;
+        cluster.wait_until_ready(Duration::from_secs(30), &log_path)?;
         Ok(cluster)
     }
 
@@ -213,12 +197,7 @@ impl EmbeddedPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    fn wait_until_ready(
-        &mut self,
-        bin: &Path,
-        patience: Duration,
-        log: &Path,
-    ) -> Result<(), EmbeddedError> {
+    fn wait_until_ready(&mut self, patience: Duration, log: &Path) -> Result<(), EmbeddedError> {
         let deadline = Instant::now() + patience;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -227,12 +206,11 @@ impl EmbeddedPostgres {
                     output: format!("exited with {status}; see {}", log.display()),
                 });
             }
-            // Accepting TCP is not yet accepting sessions: ask pg_isready.
-            let ready = Command::new(bin.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-                .stdin(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success());
+            // Accepting TCP is not yet accepting sessions. The server says
+            // when it is in its pid file, as `pg_ctl -w` reads it: asking
+            // with a connection (pg_isready) would log a FATAL for every
+            // attempt made while it starts.
+            let ready = postmaster::accepts_connections(&self.data_dir);
             if ready {
                 return Ok(());
             }
@@ -285,143 +263,8 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
-/// Who runs a PostgreSQL on `data_dir` now, from its `postmaster.pid`: the
-/// shop-api that started it, when that is its parent. `None` when nothing
-/// alive holds it (a stale pid file from a crash, which PostgreSQL removes).
-fn running_owner(data_dir: &Path) -> Option<String> {
-    let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
-    let pid: libc::pid_t = pid_file.lines().next()?.trim().parse().ok()?;
-    // SAFETY: signal 0 only asks whether the process exists.
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if !alive {
-        return None;
-    }
-    // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces.
-    let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let after_comm = stat.rsplit_once(')')?.1.to_owned();
-            after_comm.split_whitespace().nth(1)?.parse::<u32>().ok()
-        })
-        .filter(|ppid| *ppid > 1);
-    let parent_name = parent.and_then(|ppid| {
-        let exe = std::fs::read_link(format!("/proc/{ppid}/exe")).ok()?;
-        Some((ppid, exe.file_name()?.to_string_lossy().into_owned()))
-    });
-    Some(match parent_name {
-        Some((ppid, name)) if name == "runtime" || name.starts_with("shop") => {
-            format!("another shop-api (pid {ppid}, its PostgreSQL pid {pid})")
-        }
-        _ => format!("a PostgreSQL (pid {pid})"),
-    })
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError {
-    let path = path.to_owned();
-    move |source| EmbeddedError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
     std::path::absolute(path).map_err(io("resolve the data directory", path))
-}
-
-/// The directory holding `initdb` and `postgres`.
-pub fn find_binaries() -> Option<PathBuf> {
-    let has_both = |dir: &Path| {
-        ["initdb", "postgres", "pg_isready"]
-            .iter()
-            .all(|name| dir.join(name).is_file())
-    };
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_both(dir)) {
-            return Some(dir);
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
-            let bin = entry.path().join("bin");
-            has_both(&bin).then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, bin)| bin)
-}
-
-/// The (uid, gid) to run PostgreSQL as: `postgres` when we are root.
-pub fn postgres_owner() -> Result<Option<(u32, u32)>, EmbeddedError> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Ok(None);
-    }
-    let name = CString::new("postgres").map_err(|_| EmbeddedError::NoPostgresUser)?;
-    // SAFETY: getpwnam returns a pointer to static storage or null; we read
-    // two integers from it at once, before any other call could reuse it.
-    let entry = unsafe { libc::getpwnam(name.as_ptr()) };
-    if entry.is_null() {
-        return Err(EmbeddedError::NoPostgresUser);
-    }
-    // SAFETY: non-null, see above.
-    let (uid, gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
-    Ok(Some((uid, gid)))
-}
-
-fn as_owner(command: &mut Command, owner: Option<(u32, u32)>) {
-    if let Some((uid, gid)) = owner {
-        command.uid(uid).gid(gid).env("HOME", "/tmp");
-    }
-}
-
-fn init_cluster(
-    bin: &Path,
-    data_dir: &Path,
-    owner: Option<(u32, u32)>,
-) -> Result<(), EmbeddedError> {
-    std::fs::create_dir_all(data_dir).map_err(io("create the data directory", data_dir))?;
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(data_dir, Some(uid), Some(gid))
-            .map_err(io("give the data directory to postgres", data_dir))?;
-    }
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(io("restrict the data directory", data_dir))?;
-    let mut command = Command::new(bin.join("initdb"));
-    command
-        .arg("-D")
-        .arg(data_dir)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ])
-        .current_dir("/");
-    as_owner(&mut command, owner);
-    let output = command.output().map_err(io("run initdb", bin))?;
-    if !output.status.success() {
-        let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
-        if owner.is_some() {
-            text.push_str(
-                "\n(PostgreSQL runs as the `postgres` user: every directory above the data \
-                 directory must be open to it; set EMBEDDED_PG_DIR to move it)",
-            );
-        }
-        return Err(EmbeddedError::Command {
-            command: format!("initdb -D {}", data_dir.display()),
-            output: text,
-        });
-    }
-    Ok(())
 }
 
 fn free_port() -> Result<u16, EmbeddedError> {
@@ -449,4 +292,41 @@ pub async fn ensure_database(admin_url: &str, database: &str) -> Result<(), toki
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_binaries, EmbeddedOptions, EmbeddedPostgres};
+
+    /// A normal start, on a fresh data directory and on an existing one,
+    /// leaves no FATAL or ERROR in the server's log: a newcomer reading it
+    /// should find nothing to worry about.
+    #[test]
+    fn a_normal_start_logs_no_error() {
+        if find_binaries().is_none() && std::env::var_os("CI").is_none() {
+            eprintln!("skipped: no PostgreSQL server binaries here");
+            return;
+        }
+        let data_dir =
+            std::env::temp_dir().join(format!("host-embedded-start-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let options = EmbeddedOptions {
+            data_dir: data_dir.clone(),
+            durable: false,
+            port: None,
+            settings: Vec::new(),
+        };
+        for _ in 0..2 {
+            let mut cluster = EmbeddedPostgres::start(&options).expect("an embedded start");
+            cluster.stop();
+        }
+        let log = std::fs::read_to_string(data_dir.join("server.log")).expect("the server log");
+        let _ = std::fs::remove_dir_all(&data_dir);
+        assert!(log.contains("ready to accept connections"), "{log}");
+        let worrying: Vec<_> = log
+            .lines()
+            .filter(|line| line.contains("FATAL:") || line.contains("ERROR:"))
+            .collect();
+        assert!(worrying.is_empty(), "{worrying:#?}");
+    }
 }

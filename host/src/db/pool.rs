@@ -9,7 +9,7 @@
 //! need no checkout and no validation round trip. A lane whose connection
 //! has closed (PostgreSQL restarted) gets a fresh one from bb8 on next use.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -19,9 +19,11 @@ use bb8_postgres::PostgresConnectionManager;
 use contract::db::{DbSource, ExclusiveLease, SharedLease, Statements, Withdrawal};
 use contract::{DbError, PgConn};
 use futures_util::future::BoxFuture;
-use tokio_postgres::config::SslMode;
-use tokio_postgres::Config;
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+pub use crate::db::connect::connect_once;
+use crate::db::connect::{client_config, tls_connector};
+use crate::telemetry::metrics::{ABANDONED, CLOSED_BROKEN, CONNECTION_ERRORS, GET_TIMEOUTS};
 
 /// bb8-postgres' manager, with a statement cache on every connection and
 /// the session settings the runtime relies on.
@@ -122,11 +124,6 @@ type Pooled = PooledConnection<'static, Manager>;
 
 /// How long a cancel request may take to reach the server.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub const CONNECTION_ERRORS: &str = "db_pool_connection_errors_total";
-pub const CLOSED_BROKEN: &str = "db_pool_connections_closed_broken_total";
-pub const GET_TIMEOUTS: &str = "db_pool_get_timeouts_total";
-pub const ABANDONED: &str = "db_connections_abandoned_total";
 
 /// Every pool of this process (one per worker), so that a scrape answered
 /// by any worker reports the process as a whole.
@@ -308,67 +305,6 @@ pub fn export_metrics() {
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("db_pool_max_connections").set(max as f64);
     metrics::gauge!("db_pool_pending_requests").set(pending as f64);
-}
-
-/// One connection to `url` outside any pool, its driver on a task of its
-/// own (for applying the schema through a direct connection).
-pub async fn connect_once(url: &str, ca_file: Option<&Path>) -> Result<PgConn, DbError> {
-    let config = client_config(url)?;
-    let (client, connection) = config
-        .connect(tls_connector(ca_file)?)
-        .await
-        .map_err(|error| DbError::Connect(contract::db::describe(&error)))?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(error = %contract::db::describe(&error), "a one-off connection ended");
-        }
-    });
-    Ok(PgConn::new(client))
-}
-
-/// rustls with the public roots and, if given, the CAs in `ca_file` (a
-/// managed database's own CA, or a self-signed server's certificate).
-fn tls_connector(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca_file {
-        let unreadable = |error: &dyn std::fmt::Display| {
-            DbError::Connect(format!("DATABASE_CA_FILE {}: {error}", path.display()))
-        };
-        let certificates = CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))?;
-        for certificate in certificates {
-            let certificate = certificate.map_err(|e| unreadable(&e))?;
-            roots.add(certificate).map_err(|e| unreadable(&e))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| DbError::Connect(format!("TLS: {error}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
-}
-
-/// The connection settings of `url`, with the runtime's own defaults.
-fn client_config(url: &str) -> Result<Config, DbError> {
-    let mut config: Config = url.parse().map_err(|error: tokio_postgres::Error| {
-        DbError::Connect(format!("DATABASE_URL: {error}"))
-    })?;
-    // TLS when the URL asks for it (`sslmode=require`), verified; plain
-    // otherwise. tokio-postgres' default, `prefer`, would try TLS and then
-    // fail on a certificate nobody asked to trust.
-    if config.get_ssl_mode() == SslMode::Prefer && !url.contains("sslmode=prefer") {
-        config.ssl_mode(SslMode::Disable);
-    }
-    // A startup parameter, which poolers pass on per client (PgBouncer keeps
-    // it for each client); it names us in pg_stat_activity.
-    if config.get_application_name().is_none() {
-        config.application_name(crate::SERVICE_NAME);
-    }
-    Ok(config)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
