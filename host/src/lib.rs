@@ -4,7 +4,8 @@
 //!
 //! `start` wires the pieces, each in its own module: [`config`] (settings),
 //! [`pool`] (bb8 and the shared lanes), [`replicas`] (read replicas and
-//! their watcher), [`schema`] (applies `sql/`), [`router`] (path →
+//! their watcher), [`schema`] (applies `sql/`, when [`migrate`] says),
+//! [`readiness`] (the listener while starting), [`router`] (path →
 //! function), [`instance`] (a function's running instance: its isolation and
 //! metrics around each call),
 //! [`service`] (one request end to end), [`auth`] (API keys), [`server`]
@@ -24,9 +25,12 @@ pub mod instance;
 mod log_format;
 pub mod log_queue;
 pub mod metrics;
+pub mod migrate;
+pub mod open_writes;
 pub mod otlp;
 pub mod pool;
 pub mod rate_limit;
+pub mod readiness;
 pub mod replicas;
 pub mod request_log;
 pub mod router;
@@ -108,8 +112,10 @@ impl Running {
     }
 }
 
-/// Connects, applies the schema, and serves `functions` (those selected by
-/// `FUNCTIONS`) until [`Running::shutdown`].
+/// Listens, connects, brings the schema up to date (`crate::migrate`),
+/// and serves `functions` (those selected by `FUNCTIONS`) until
+/// [`Running::shutdown`]. Returns once it serves; until then its listener
+/// answers liveness and a 503 to anything else (`crate::readiness`).
 pub async fn start(
     settings: Settings,
     database_url: &str,
@@ -168,20 +174,59 @@ pub async fn start(
             Ok(replicas::Replica::new(index, database, out))
         })
         .collect::<Result<Vec<_>, DbError>>()?;
-    database.wait_until_ready(Duration::from_secs(30)).await?;
-    match &settings.database_schema_url {
-        Some(url) => {
-            let direct =
-                pool::connect_once(url.expose(), settings.database_ca_file.as_deref()).await?;
-            schema::bring_up_to_date(&direct, false).await?;
-        }
-        None => {
-            let through_pooler = settings.db_statements == contract::db::Statements::Unnamed;
-            schema::bring_up_to_date(&database.dedicated().await?, through_pooler).await?;
-        }
-    }
-
     let router = Router::new(&functions)?;
+
+    // Listening before the database is there: liveness answers while the
+    // start waits for it and for the schema, however long that takes.
+    let conn_limits = ConnectionLimits {
+        max_connections: settings.max_connections,
+        header_read_timeout: settings.header_read_timeout,
+        shutdown_grace: settings.shutdown_grace,
+    };
+    let listener = bind(&settings.listen_addr(), settings.reuse_port).await?;
+    let addr = local_addr(&listener, &settings.listen_addr())?;
+    let metrics_listener = match settings.metrics_addr {
+        Some(metrics_addr) => Some(bind(&metrics_addr.to_string(), settings.reuse_port).await?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(local_addr(listener, "METRICS_ADDR")?),
+        None => None,
+    };
+    let gate = Arc::new(readiness::Gate::default());
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = readiness::StartingTasks::default();
+    tasks.push(tokio::spawn(server::serve(
+        listener,
+        gate.clone(),
+        conn_limits,
+        // Several workers on the port: even out what the kernel deals.
+        settings.reuse_port.then(|| settings.balancer.join()),
+        wait_for(stopped.clone()),
+    )));
+    let api_keys = ApiKeys::from_settings(&settings);
+    if let Some(listener) = metrics_listener {
+        let exporter = Arc::new(MetricsOnly(MetricsEndpoint {
+            metrics: metrics.clone(),
+            api_keys,
+        }));
+        tasks.push(tokio::spawn(server::serve(
+            listener,
+            exporter,
+            conn_limits,
+            None,
+            wait_for(stopped.clone()),
+        )));
+    }
+    // Workers start alike; the route table and the address are logged once
+    // per process, by whichever starts first.
+    static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let announce = !ANNOUNCED.swap(true, std::sync::atomic::Ordering::Relaxed);
+    if announce {
+        tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+    }
+    // On an error the listeners stop with `tasks`.
+    migrate::prepare(&settings, &database).await?;
     let databases = Arc::new(replicas::Databases::new(database.clone(), replicas));
     let source: Arc<dyn DbSource> = databases.clone();
     let instances: Vec<Instance> = functions
@@ -200,10 +245,6 @@ pub async fn start(
         })
         .collect();
 
-    // Workers start alike; the route table and the address are logged once
-    // per process, by whichever starts first.
-    static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let announce = !ANNOUNCED.swap(true, std::sync::atomic::Ordering::Relaxed);
     if announce {
         for instance in &instances {
             tracing::info!(
@@ -240,23 +281,6 @@ pub async fn start(
         routes,
     });
 
-    let limits = ConnectionLimits {
-        max_connections: settings.max_connections,
-        header_read_timeout: settings.header_read_timeout,
-        shutdown_grace: settings.shutdown_grace,
-    };
-    let listener = bind(&settings.listen_addr(), settings.reuse_port).await?;
-    let addr = local_addr(&listener, &settings.listen_addr())?;
-    let metrics_listener = match settings.metrics_addr {
-        Some(metrics_addr) => Some(bind(&metrics_addr.to_string(), settings.reuse_port).await?),
-        None => None,
-    };
-    let metrics_addr = match &metrics_listener {
-        Some(listener) => Some(local_addr(listener, "METRICS_ADDR")?),
-        None => None,
-    };
-
-    let api_keys = ApiKeys::from_settings(&settings);
     let max_replica_lag = settings.database_read_max_lag;
     let tracer = settings
         .traces
@@ -270,30 +294,13 @@ pub async fn start(
         &settings,
         tracer.clone(),
     ));
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![
-        tokio::spawn(server::serve(
-            listener,
-            app,
-            limits,
-            // Several workers on the port: even out what the kernel deals.
-            settings.reuse_port.then(|| settings.balancer.join()),
-            wait_for(stopped.clone()),
-        )),
-        tokio::spawn(databases.watch(max_replica_lag, wait_for(stopped.clone()))),
-    ];
-    if let Some(listener) = metrics_listener {
-        let exporter = Arc::new(MetricsOnly(MetricsEndpoint { metrics, api_keys }));
-        tasks.push(tokio::spawn(server::serve(
-            listener,
-            exporter,
-            limits,
-            None,
-            wait_for(stopped),
-        )));
-    }
+    gate.open(app);
+    let mut tasks = tasks.keep();
+    tasks.push(tokio::spawn(
+        databases.watch(max_replica_lag, wait_for(stopped)),
+    ));
     if announce {
-        tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+        tracing::info!(%addr, "ready");
     }
     Ok(Running {
         addr,

@@ -17,7 +17,7 @@ pub mod replica;
 mod response;
 
 pub use app::{test_settings, TestApp};
-pub use cluster::{connect, fresh_database, PrivateCluster};
+pub use cluster::{connect, empty_database, fresh_database, PrivateCluster};
 pub use host;
 pub use response::TestResponse;
 pub use serde_json::json;

@@ -6,6 +6,7 @@
 
 mod env;
 mod limits;
+mod migrations;
 mod otel;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use env::Env;
 pub use env::{ConfigError, Secret};
 use limits::parse_function_limits;
 pub use limits::{RateOverride, ResolvedLimits};
+pub use migrations::{MigrateMode, Migrations};
 pub use otel::{Sampler, TraceSettings};
 
 /// How log lines are written.
@@ -117,6 +119,8 @@ pub struct Settings {
     pub traces: Option<TraceSettings>,
     /// The process's tracer (one exporter for every worker), made on first use.
     pub tracer: TracerCell,
+    /// `MIGRATE`, `SAMPLE_DATA`: what a start does about `sql/`.
+    pub migrations: Migrations,
 }
 
 impl Default for Settings {
@@ -166,6 +170,7 @@ impl Default for Settings {
             cors: None,
             traces: None,
             tracer: TracerCell::default(),
+            migrations: Migrations::default(),
         }
     }
 }
@@ -338,6 +343,7 @@ impl Settings {
             },
             traces: otel::read(&env)?,
             tracer: TracerCell::default(),
+            migrations: migrations::read(&env)?,
         };
         if settings.api_keys_read && settings.api_keys.is_empty() {
             return Err(ConfigError {
