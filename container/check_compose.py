@@ -11,8 +11,7 @@ per problem) unless they agree on:
   ${VAR:-default} resolved to its default; "not published" means no ports;
 - the named volumes each service mounts, among them postgres_data on the db
   service at /var/lib/postgresql/data, declared at the top level;
-- the init mount of ../sql into /docker-entrypoint-initdb.d, read-only, and
-  sql/ holding the .sql files it runs;
+- (the schema's one path, the migrate service, is container/check_schema_path.py's);
 - every bind mount the README lists existing in the compose file, and every
   bind-mount source and the build's Dockerfile existing on disk;
 - the start commands, the .env step and the monitoring profile being given;
@@ -56,11 +55,8 @@ COMPOSE = HERE / "docker-compose.yml"
 README = ROOT / "README.md"
 DB_IMAGE = re.compile(r"^postgres:15\.\d+(-[a-z]+)?$")
 
-INIT_SOURCE = "../sql"
-INIT_TARGET = "/docker-entrypoint-initdb.d"
 DB_VOLUME = "postgres_data"
 DB_DATA = "/var/lib/postgresql/data"
-REQUIRED_SQL = ("01-schema.sql", "02-sample-data.sql")
 REQUIRED_COMMANDS = (
     ("the start command from the root", "docker compose -f container/docker-compose.yml up"),
     ("the start command from container/", "cd container && docker compose up"),
@@ -177,7 +173,7 @@ def check_services(services: dict, documented: dict[str, dict[str, str]]) -> Non
 
 
 def check_db(compose: dict, db: dict, row: dict[str, str]) -> None:
-    """The db service keeps its data in postgres_data and runs sql/ at its first start."""
+    """The db service keeps its data in postgres_data."""
     db_mounts = [parse_compose_volume(v) for v in db.get("volumes") or []]
     if DB_VOLUME not in (compose.get("volumes") or {}):
         fail(f"volume {DB_VOLUME} is not declared under the top-level volumes:")
@@ -187,21 +183,6 @@ def check_db(compose: dict, db: dict, row: dict[str, str]) -> None:
         fail(f"README's db row does not name the {DB_VOLUME} volume")
     else:
         ok(f"{DB_VOLUME} is declared, mounted at {DB_DATA}, and documented")
-
-    # --- init mount of sql
-    init = [m for m in db_mounts if m[1] == INIT_TARGET]
-    readme_init = [m for m in parse_readme_mounts(column(row, "volume", "mount")) if m[1] == INIT_TARGET]
-    sql_dir = (HERE / INIT_SOURCE).resolve()
-    if len(init) != 1 or init[0][0] != INIT_SOURCE:
-        fail(f"db must mount {INIT_SOURCE} at {INIT_TARGET} (found {init or 'nothing'})")
-    elif not init[0][2]:
-        fail(f"db's {INIT_TARGET} mount must be read-only (:ro)")
-    elif [(s, t) for s, t, _ in readme_init] != [(INIT_SOURCE, INIT_TARGET)]:
-        fail(f"README's db row must show {INIT_SOURCE} -> {INIT_TARGET} (found {readme_init or 'nothing'})")
-    elif not all((sql_dir / f).is_file() for f in REQUIRED_SQL):
-        fail(f"{sql_dir} must hold {', '.join(REQUIRED_SQL)}")
-    else:
-        ok(f"{INIT_SOURCE} is mounted read-only at {INIT_TARGET} ({', '.join(REQUIRED_SQL)}) and documented")
 
 
 def check_api(api: dict, db: dict, row: dict[str, str], section: str) -> None:

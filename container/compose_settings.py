@@ -26,10 +26,12 @@ ENV_EXAMPLE = HERE / ".env.example"
 FIXED = {
     "HOST": "the container listens on 0.0.0.0, where the published port points",
     "PORT": "5000 inside the container; API_PORT chooses the port on the host",
+    "MIGRATE": "skip: the migrate service applies sql/ before the api starts",
 }
 # Runtime settings that mean nothing in the container, so it is not given them.
 NOT_APPLICABLE = {
     "EMBEDDED_PG_DIR": "the image has no PostgreSQL to start: the API always gets a DATABASE_URL",
+    "SAMPLE_DATA": "the migrate service loads it; the api (MIGRATE=skip) applies nothing",
 }
 # Listed in .env.example commented out, because an empty value means something
 # else than an unset one (see the compose file).

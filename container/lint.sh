@@ -146,6 +146,8 @@ for f in files: json.loads(f.read_text())
   check "README.md links every docs/*.md" docs_linked
   check "check_compose.py (compose file vs README and .env.example)" "$PY" container/check_compose.py
   check "test_check_compose.py (it catches what it should)" "$PY" container/test_check_compose.py
+  check "check_schema_path.py (sql/ by the migrate service only, no sample data)" "$PY" container/check_schema_path.py
+  check "check_schema_path.py --self-test (it catches what it should)" "$PY" container/check_schema_path.py --self-test
   check "check_packages.py (every program the tests and scripts run is installed)" "$PY" container/check_packages.py
   check "test_check_packages.py (it catches a program nothing installs)" "$PY" container/test_check_packages.py
   check "check_deploy_doc.py (docs/deploy.md's commands)" "$PY" container/check_deploy_doc.py

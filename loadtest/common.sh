@@ -137,10 +137,13 @@ run_child() { # out-file limit-seconds command...
     return "$rc"
 }
 
+# Up means serving: /health answers from the moment the runtime listens,
+# /db-check stops answering 503 once it has its database and schema.
 wait_health() { # url pgid timeout-seconds name
-    local url="$1" g="$2" limit="$3" name="$4"
+    local url="$1" g="$2" limit="$3" name="$4" ready
     for _ in $(seq 1 $(( limit * 4 ))); do
-        if curl -fsS -m 2 -o /dev/null "$url/health" 2>/dev/null; then return 0; fi
+        ready=$(curl -sS -m 2 -o /dev/null -w '%{http_code}' "$url/db-check" 2>/dev/null || true)
+        if curl -fsS -m 2 -o /dev/null "$url/health" 2>/dev/null && [ "$ready" != 503 ]; then return 0; fi
         kill -0 -- "-$g" 2>/dev/null || { log "$name exited before it answered /health"; return 1; }
         sleep 0.25
     done
@@ -180,6 +183,9 @@ start_postgres() { # extra -c options...
     run_psql -d postgres -c "CREATE DATABASE shop"
     # shellcheck disable=SC2034  # for the caller
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/shop"
+    # The workloads read the sample rows by id; a start with a DATABASE_URL
+    # loads them only when asked. Exported: every runtime started here sees it.
+    export SAMPLE_DATA=true
 }
 
 pg_pid() { head -1 "$PG_DATA/postmaster.pid"; }

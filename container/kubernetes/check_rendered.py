@@ -191,8 +191,42 @@ def check_rolls_on_change(objects):
     return problems
 
 
+def check_schema_path(objects):
+    """sql/ has one path: every Deployment runs `runtime migrate` as an init
+    container and its server waits for it (MIGRATE=skip) behind a startup
+    probe on /health; nothing turns SAMPLE_DATA on (production holds no
+    sample data)."""
+    problems = []
+    for obj in objects:
+        data = (obj.get("data") or {}) if obj.get("kind") == "ConfigMap" else {}
+        if str(data.get("SAMPLE_DATA", "")).lower() == "true":
+            problems.append(f"ConfigMap {obj['metadata']['name']} sets SAMPLE_DATA=true")
+    for obj in objects:
+        if obj.get("kind") not in ("Deployment", "Service") or not obj["spec"].get("template"):
+            continue
+        name, spec = obj["metadata"]["name"], obj["spec"]["template"]["spec"]
+        every = spec.get("initContainers", []) + spec["containers"]
+        for container in every:
+            env = {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+            if env.get("SAMPLE_DATA", "").lower() == "true":
+                problems.append(f"{name}: container {container['name']} sets SAMPLE_DATA=true")
+        if obj["kind"] != "Deployment":
+            continue
+        migrate = [c for c in spec.get("initContainers", []) if (c.get("command", []) + c.get("args", []))[-1:] == ["migrate"]]
+        if len(migrate) != 1:
+            problems.append(f"{name}: no init container runs `runtime migrate`")
+        for container in spec["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            if env.get("MIGRATE") != "skip":
+                problems.append(f"{name}: container {container['name']} would migrate itself (MIGRATE is not skip)")
+            probe = (container.get("startupProbe") or {}).get("httpGet") or {}
+            if probe.get("path") != "/health":
+                problems.append(f"{name}: container {container['name']} has no startupProbe on /health")
+    return problems
+
+
 CHECKS = [check_database_ca, check_metrics_not_public, check_preflight_to_owner, check_spread, check_egress,
-          check_rolls_on_change]
+          check_rolls_on_change, check_schema_path]
 
 
 def main():

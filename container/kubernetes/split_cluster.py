@@ -103,6 +103,9 @@ class Instance:
             # CORS on, as for a browser-facing shop: the preflights are
             # routed too (prove_edges.py); smoke.js checks one with ORIGIN.
             "CORS_ALLOW_ORIGINS": ORIGIN,
+            # The proof's throwaway database gets the sample data it asks
+            # for by id (user 1, product 1), as the embedded start would.
+            "SAMPLE_DATA": "true",
         }
         env.update(extra_env or {})
         self.log_path = tmp / f"{name}.log"

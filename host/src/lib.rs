@@ -90,8 +90,11 @@ impl Running {
     }
 }
 
-/// Connects, applies the schema, and serves `functions` (those selected by
-/// `FUNCTIONS`) until [`Running::shutdown`]: a process of one worker.
+/// Listens, connects, brings the schema up to date ([`db::migrate`]), and
+/// serves `functions` (those selected by `FUNCTIONS`) until
+/// [`Running::shutdown`]: a process of one worker. Returns once it serves;
+/// until then its listener answers liveness and a 503 to anything else
+/// ([`server::readiness`]).
 pub async fn start(
     settings: Settings,
     database_url: &str,
@@ -161,20 +164,61 @@ pub async fn start_worker(
             Ok(db::replicas::Replica::new(index, database, out))
         })
         .collect::<Result<Vec<_>, DbError>>()?;
-    database.wait_until_ready(Duration::from_secs(30)).await?;
-    match &settings.database_schema_url {
-        Some(url) => {
-            let direct =
-                pool::connect_once(url.expose(), settings.database_ca_file.as_deref()).await?;
-            schema::bring_up_to_date(&direct, false).await?;
-        }
-        None => {
-            let through_pooler = settings.db_statements == contract::db::Statements::Unnamed;
-            schema::bring_up_to_date(&database.dedicated().await?, through_pooler).await?;
-        }
-    }
-
     let router = Router::new(&functions)?;
+
+    // Listening before the database is there: liveness answers while the
+    // start waits for it and for the schema, however long that takes.
+    let conn_limits = ConnectionLimits {
+        max_connections: settings.max_connections,
+        header_read_timeout: settings.header_read_timeout,
+        shutdown_grace: settings.shutdown_grace,
+    };
+    let listener = bind::bind(&settings.listen_addr(), settings.reuse_port).await?;
+    let addr = bind::local_addr(&listener, &settings.listen_addr())?;
+    let metrics_listener = match settings.metrics_addr {
+        Some(metrics_addr) => {
+            Some(bind::bind(&metrics_addr.to_string(), settings.reuse_port).await?)
+        }
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(bind::local_addr(listener, "METRICS_ADDR")?),
+        None => None,
+    };
+    let gate = Arc::new(server::readiness::Gate::default());
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = server::readiness::StartingTasks::default();
+    tasks.push(tokio::spawn(listener::serve(
+        listener,
+        gate.clone(),
+        conn_limits,
+        // Several workers on the port: even out what the kernel deals.
+        settings.reuse_port.then(|| shared.balancer.join()),
+        wait_for(stopped.clone()),
+    )));
+    let api_keys = ApiKeys::from_settings(&settings);
+    if let Some(listener) = metrics_listener {
+        let exporter = Arc::new(MetricsOnly(MetricsEndpoint {
+            metrics: metrics.clone(),
+            api_keys,
+        }));
+        tasks.push(tokio::spawn(listener::serve(
+            listener,
+            exporter,
+            conn_limits,
+            None,
+            wait_for(stopped.clone()),
+        )));
+    }
+    // Workers start alike; the route table and the address are logged once
+    // per process, by whichever starts first.
+    static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let announce = !ANNOUNCED.swap(true, std::sync::atomic::Ordering::Relaxed);
+    if announce {
+        tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+    }
+    // On an error the listeners stop with `tasks`.
+    db::migrate::prepare(&settings, &database).await?;
     let databases = Arc::new(db::replicas::Databases::new(database.clone(), replicas));
     let source: Arc<dyn DbSource> = databases.clone();
     let instances: Vec<Instance> = functions
@@ -193,10 +237,6 @@ pub async fn start_worker(
         })
         .collect();
 
-    // Workers start alike; the route table and the address are logged once
-    // per process, by whichever starts first.
-    static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let announce = !ANNOUNCED.swap(true, std::sync::atomic::Ordering::Relaxed);
     if announce {
         for instance in &instances {
             tracing::info!(
@@ -233,25 +273,6 @@ pub async fn start_worker(
         routes,
     });
 
-    let limits = ConnectionLimits {
-        max_connections: settings.max_connections,
-        header_read_timeout: settings.header_read_timeout,
-        shutdown_grace: settings.shutdown_grace,
-    };
-    let listener = bind::bind(&settings.listen_addr(), settings.reuse_port).await?;
-    let addr = bind::local_addr(&listener, &settings.listen_addr())?;
-    let metrics_listener = match settings.metrics_addr {
-        Some(metrics_addr) => {
-            Some(bind::bind(&metrics_addr.to_string(), settings.reuse_port).await?)
-        }
-        None => None,
-    };
-    let metrics_addr = match &metrics_listener {
-        Some(listener) => Some(bind::local_addr(listener, "METRICS_ADDR")?),
-        None => None,
-    };
-
-    let api_keys = ApiKeys::from_settings(&settings);
     let max_replica_lag = settings.database_read_max_lag;
     let tracer = settings
         .traces
@@ -265,30 +286,13 @@ pub async fn start_worker(
         &settings,
         tracer.clone(),
     ));
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![
-        tokio::spawn(listener::serve(
-            listener,
-            app,
-            limits,
-            // Several workers on the port: even out what the kernel deals.
-            settings.reuse_port.then(|| shared.balancer.join()),
-            wait_for(stopped.clone()),
-        )),
-        tokio::spawn(databases.watch(max_replica_lag, wait_for(stopped.clone()))),
-    ];
-    if let Some(listener) = metrics_listener {
-        let exporter = Arc::new(MetricsOnly(MetricsEndpoint { metrics, api_keys }));
-        tasks.push(tokio::spawn(listener::serve(
-            listener,
-            exporter,
-            limits,
-            None,
-            wait_for(stopped),
-        )));
-    }
+    gate.open(app);
+    let mut tasks = tasks.keep();
+    tasks.push(tokio::spawn(
+        databases.watch(max_replica_lag, wait_for(stopped)),
+    ));
     if announce {
-        tracing::info!(%addr, metrics = ?metrics_addr, "listening");
+        tracing::info!(%addr, "ready");
     }
     Ok(Running {
         addr,

@@ -1,5 +1,5 @@
 //! The command line of the `runtime` binary: which of its few commands to
-//! run. Written by hand (four words and one flag need no parser crate); an
+//! run. Written by hand (five words and one flag need no parser crate); an
 //! argument it does not know is an error naming it, never a start, since a
 //! start creates a PostgreSQL cluster in the current directory.
 
@@ -16,6 +16,8 @@ pub enum Command {
     Version,
     /// `healthcheck`: probe a running instance's `/health`.
     Healthcheck,
+    /// `migrate`: bring the database's schema up to date and exit.
+    Migrate,
     /// `routes [--format text|json]`: print the registry's routes.
     Routes { json: bool },
 }
@@ -40,6 +42,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         "--help" | "-h" | "help" => Command::Help,
         "--version" | "-V" => Command::Version,
         "healthcheck" => Command::Healthcheck,
+        "migrate" => Command::Migrate,
         "routes" => return routes(&args[1..]),
         other => return Err(CliError::Unknown(other.to_owned())),
     };
@@ -80,6 +83,7 @@ impl fmt::Display for Usage {
              \n\
              usage:\n  \
                runtime                         serve (settings from the environment, see README.md)\n  \
+               runtime migrate                 apply sql/ to the database and exit (MIGRATE=skip servers wait for it)\n  \
                runtime healthcheck             exit 0 when http://127.0.0.1:$PORT/health answers 200\n  \
                runtime routes [--format json]  print the routes of every function\n  \
                runtime --version | -V          print the version and git revision\n  \
@@ -108,6 +112,7 @@ mod tests {
         assert_eq!(parsed(&["--version"]), Ok(Command::Version));
         assert_eq!(parsed(&["-V"]), Ok(Command::Version));
         assert_eq!(parsed(&["healthcheck"]), Ok(Command::Healthcheck));
+        assert_eq!(parsed(&["migrate"]), Ok(Command::Migrate));
         assert_eq!(parsed(&["routes"]), Ok(Command::Routes { json: false }));
         assert_eq!(
             parsed(&["routes", "--format", "json"]),

@@ -2,18 +2,20 @@
 //!
 //! With no `DATABASE_URL` it starts a local PostgreSQL from the installed
 //! binaries (data in `EMBEDDED_PG_DIR`, `.data/postgres` by default) and
-//! stops it on exit. `runtime healthcheck` probes a running instance's
+//! stops it on exit. `runtime migrate` applies `sql/` and exits (see
+//! `host::migrate`). `runtime healthcheck` probes a running instance's
 //! `/health`, for container health checks without curl; `runtime routes
 //! [--format json]` prints the registry's routes, from which the split
 //! deployments' routing is generated.
 
 use std::process::ExitCode;
 
-use host::config::{LogFormat, Settings};
+use host::config::{LogFormat, MigrateMode, Settings};
 use host::embedded::{ensure_database, EmbeddedOptions, EmbeddedPostgres};
 use runtime::cli::{self, Command};
 use runtime::commands;
 use runtime::registry::FUNCTIONS;
+use runtime::signals::Signals;
 
 /// A page of 50 products is some 400 small allocations (row buffers,
 /// strings, the body growing); glibc's malloc spent 18% of the runtime's
@@ -23,8 +25,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut migrate_only = false;
     match cli::parse(&args) {
         Ok(Command::Serve) => {}
+        Ok(Command::Migrate) => migrate_only = true,
         Ok(Command::Help) => {
             print!("{}", cli::Usage);
             return ExitCode::SUCCESS;
@@ -93,6 +97,10 @@ fn main() -> ExitCode {
         }
     };
     limit_connections(&mut settings);
+    let migrate_only = migrate_only || settings.migrations.mode == MigrateMode::Only;
+    if !migrate_only {
+        host::open_writes::warn_if_open(&settings);
+    }
 
     let mut embedded = None;
     let database_url = match settings.database_url.as_ref() {
@@ -123,6 +131,17 @@ fn main() -> ExitCode {
         }
     };
 
+    if migrate_only {
+        let outcome = runtime::migrate::run(
+            &control,
+            &mut signals,
+            &settings,
+            &database_url,
+            embedded.as_ref(),
+        );
+        drop(embedded);
+        return outcome;
+    }
     let outcome = serve(
         &control,
         &mut signals,
@@ -297,35 +316,6 @@ fn serve(
         let _ = thread.join();
     }
     failure.map_or(Ok(()), Err)
-}
-
-/// The signals that stop the service: SIGTERM (orchestrators), SIGINT
-/// (Ctrl-C) and SIGHUP (the terminal closed), each with a drain.
-struct Signals {
-    terminate: tokio::signal::unix::Signal,
-    interrupt: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Installs the handlers; must run inside a tokio runtime.
-    fn listen() -> std::io::Result<Signals> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    /// The name of the next signal received.
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.terminate.recv() => "SIGTERM",
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.hangup.recv() => "SIGHUP",
-        }
-    }
 }
 
 /// The log, on stderr. A log line, or a batch of access lines

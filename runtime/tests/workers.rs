@@ -120,7 +120,8 @@ async fn a_rate_limit_holds_for_the_process_across_workers() {
     let mut child = runtime_command(port, "2")
         .env("DATABASE_URL", &database_url)
         .env("RATE_LIMIT", "10/m")
-        .env("FUNCTION_LIMITS", "health=rate:off")
+        // The probes too: wait_healthy asks both.
+        .env("FUNCTION_LIMITS", "health=rate:off;db-check=rate:off")
         .spawn()
         .expect("starting the runtime binary");
     wait_healthy(port).await;

@@ -17,13 +17,19 @@ use serde_json::{json, Value};
 use crate::cluster::{cluster, connect, fresh_database};
 use crate::{pooler, TestResponse};
 
-/// Settings for a test runtime: loopback, a free port, a small pool.
+/// Settings for a test runtime: loopback, a free port, a small pool, and
+/// the sample data the tests read by id (a template copy has it already;
+/// an empty database, a private cluster's, gets it at start).
 pub fn test_settings() -> Settings {
     Settings {
         host: "127.0.0.1".into(),
         port: 0,
         pool_size: 10,
         shared_connections: 2,
+        migrations: host::config::Migrations {
+            sample_data: true,
+            ..Default::default()
+        },
         ..Settings::default()
     }
 }

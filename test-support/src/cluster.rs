@@ -142,24 +142,37 @@ async fn build_template(url_template: &str, template: &str) -> Result<(), String
             .await
             .map_err(|e| describe(&e))?,
     );
-    host::schema::apply(&conn)
+    // The schema, and the sample data the tests count on.
+    let mut files = host::schema::FILES.to_vec();
+    files.push(host::schema::SAMPLE_DATA);
+    host::schema::apply_files(&conn, &files)
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
 }
 
+/// A new, empty database (no schema, no data): what a first deploy finds.
+pub async fn empty_database() -> String {
+    create_database("empty", "template0").await
+}
+
 /// A fresh database, copied from the template (schema and sample data).
 pub async fn fresh_database() -> String {
+    create_database("test", &cluster().template).await
+}
+
+/// A database of the test cluster named after `prefix`, a copy of `template`.
+async fn create_database(prefix: &str, template: &str) -> String {
     let cluster = cluster();
     let name = format!(
-        "test_{}_{}",
+        "{prefix}_{}_{}",
         std::process::id(),
         DATABASES.fetch_add(1, Ordering::Relaxed)
     );
     let admin = connect(&cluster.url_template.replace("{db}", "postgres"))
         .await
         .expect("connecting to the test cluster");
-    let create = format!("CREATE DATABASE {name} TEMPLATE {}", cluster.template);
+    let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
     let mut attempts = 0;
     // Copies of one template may not overlap; retry the rare collision.
     while let Err(error) = admin.batch_execute(&create).await {

@@ -18,7 +18,7 @@ mod response;
 mod typed;
 
 pub use app::{product, test_settings, TestApp};
-pub use cluster::{connect, fresh_database, PrivateCluster};
+pub use cluster::{connect, empty_database, fresh_database, PrivateCluster};
 pub use host;
 pub use response::{etag, TestResponse};
 pub use serde_json::json;

@@ -48,13 +48,22 @@ pub async fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<Stri
     Some(answer)
 }
 
-/// Waits, at most 30 s, for `/health` to answer 200.
+/// Waits, at most 30 s, for the binary to serve: `/health` answers 200
+/// from the moment it listens, so this waits for `/db-check` to stop
+/// answering the 503 of a start under way (a 404 where `FUNCTIONS` leaves
+/// it out is served too).
 pub async fn wait_healthy(port: u16) {
     let started = Instant::now();
-    while get(port, "/health", &[])
-        .await
-        .is_none_or(|answer| !answer.starts_with("HTTP/1.1 200"))
-    {
+    loop {
+        let alive = get(port, "/health", &[])
+            .await
+            .is_some_and(|answer| answer.starts_with("HTTP/1.1 200"));
+        let serving = get(port, "/db-check", &[])
+            .await
+            .is_some_and(|answer| !answer.starts_with("HTTP/1.1 503"));
+        if alive && serving {
+            return;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the binary did not come up"

@@ -168,6 +168,7 @@ impl Settings {
                 None => None,
             },
             traces: otel::read(&env)?,
+            migrations: migrations::read(&env)?,
         };
         if settings.api_keys_read && settings.api_keys.is_empty() {
             return Err(ConfigError {

@@ -12,6 +12,7 @@ mod from_env;
 pub mod glob;
 pub mod identity;
 mod limits;
+mod migrations;
 mod otel;
 mod proxies;
 mod rate;
@@ -28,6 +29,7 @@ use env::Env;
 pub use env::{ConfigError, Secret};
 use limits::parse_function_limits;
 pub use limits::{RateOverride, ResolvedLimits};
+pub use migrations::{MigrateMode, Migrations};
 pub use otel::{Sampler, TraceSettings};
 pub use proxies::TrustedProxies;
 pub use rate::Rate;
@@ -115,6 +117,8 @@ pub struct Settings {
     pub cors: Option<Cors>,
     /// `OTEL_*`: where spans go; `None`: no exporter.
     pub traces: Option<TraceSettings>,
+    /// `MIGRATE`, `SAMPLE_DATA`: what a start does about `sql/`.
+    pub migrations: Migrations,
 }
 
 impl Default for Settings {
@@ -161,6 +165,7 @@ impl Default for Settings {
             api_keys_exempt: vec!["health".into(), "db-check".into()],
             cors: None,
             traces: None,
+            migrations: Migrations::default(),
         }
     }
 }

@@ -5,4 +5,5 @@ mod connect;
 pub mod embedded;
 pub mod pool;
 pub mod replicas;
+pub mod migrate;
 pub mod schema;

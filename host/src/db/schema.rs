@@ -1,6 +1,8 @@
 //! Applies `sql/` at start-up: each file once, in order, under an advisory
 //! lock, so that ten replicas starting together apply it once. The files
-//! are idempotent too, since PostgreSQL's image may have run them already.
+//! are idempotent too: databases made before the runtime was the only path
+//! had them run by PostgreSQL's image as well. Who calls this, and when,
+//! is `crate::db::migrate`'s.
 //!
 //! Each file runs in a transaction with its record in `schema_migrations`,
 //! all or nothing; except a file whose first line is `-- no transaction`,
@@ -16,12 +18,10 @@
 use contract::PgConn;
 
 /// The files of `sql/`, compiled in so the binary needs nothing beside it.
+/// The sample data is not among them: it goes in only when asked
+/// ([`SAMPLE_DATA`], `crate::db::migrate`).
 pub const FILES: &[(&str, &str)] = &[
     ("01-schema.sql", include_str!("../../../sql/01-schema.sql")),
-    (
-        "02-sample-data.sql",
-        include_str!("../../../sql/02-sample-data.sql"),
-    ),
     (
         "03-email-unique-any-case.sql",
         include_str!("../../../sql/03-email-unique-any-case.sql"),
@@ -43,6 +43,13 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../sql/07-updated-at-moves-forward.sql"),
     ),
 ];
+
+/// Three users, three products and an order, for the embedded start and
+/// tests; recorded under its name like a schema file, so it goes in once.
+pub const SAMPLE_DATA: (&str, &str) = (
+    "02-sample-data.sql",
+    include_str!("../../../sql/02-sample-data.sql"),
+);
 
 /// Any number that is this service's own: the advisory lock's key.
 const LOCK_KEY: i64 = 0x5348_4F50_5343_484D; // "SHOPSCHM"
@@ -78,7 +85,10 @@ pub enum SchemaError {
 /// lock, so that a start through a pooler, or one of many replicas, does
 /// nothing more when there is nothing to do. An edited file is an error
 /// here already.
-async fn pending(client: &tokio_postgres::Client) -> Result<Vec<&'static str>, SchemaError> {
+pub async fn pending(
+    client: &tokio_postgres::Client,
+    files: &[(&'static str, &'static str)],
+) -> Result<Vec<&'static str>, SchemaError> {
     let step = |source| SchemaError::Apply {
         file: "schema_migrations",
         source,
@@ -89,14 +99,14 @@ async fn pending(client: &tokio_postgres::Client) -> Result<Vec<&'static str>, S
         .and_then(|row| row.try_get(0))
         .map_err(step)?;
     if !exists {
-        return Ok(FILES.iter().map(|(name, _)| *name).collect());
+        return Ok(files.iter().map(|(name, _)| *name).collect());
     }
     let rows = client
         .query("SELECT name, checksum FROM schema_migrations", &[])
         .await
         .map_err(step)?;
     let mut pending = Vec::new();
-    for (name, sql) in FILES {
+    for (name, sql) in files {
         let recorded = rows
             .iter()
             .find(|row| row.try_get::<_, &str>(0).ok() == Some(*name))
@@ -118,17 +128,28 @@ async fn pending(client: &tokio_postgres::Client) -> Result<Vec<&'static str>, S
     Ok(pending)
 }
 
-/// Brings the schema up to date on `conn`. `through_pooler`: `conn` is a
+/// Brings `files` up to date on `conn`. `through_pooler`: `conn` is a
 /// transaction-mode pooler, which can check but not apply.
-pub async fn bring_up_to_date(conn: &PgConn, through_pooler: bool) -> Result<(), SchemaError> {
-    let pending = pending(conn.client()).await?;
+pub async fn bring_up_to_date(
+    conn: &PgConn,
+    through_pooler: bool,
+    files: &[(&'static str, &'static str)],
+) -> Result<Applied, SchemaError> {
+    let pending = pending(conn.client(), files).await?;
     if pending.is_empty() {
-        return Ok(());
+        return Ok(Applied::default());
     }
     if through_pooler {
         return Err(SchemaError::NeedsDirectConnection(pending.join(", ")));
     }
-    apply(conn).await
+    apply_files(conn, files).await
+}
+
+/// What a run applied, and what it found applied already.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub applied: usize,
+    pub skipped: usize,
 }
 
 /// The first line that marks a file to run outside a transaction.
@@ -137,13 +158,23 @@ const NO_TRANSACTION: &str = "-- no transaction";
 /// Applies every file not yet recorded in `schema_migrations`. The lock is
 /// the session's: it is held across files and transactions, and released
 /// when the connection (dedicated to this) closes, whatever happened.
-pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
+pub async fn apply(conn: &PgConn) -> Result<Applied, SchemaError> {
+    apply_files(conn, FILES).await
+}
+
+/// [`apply`] for `files`: `sql/`, the sample data, a test's own.
+pub async fn apply_files(
+    conn: &PgConn,
+    files: &[(&'static str, &'static str)],
+) -> Result<Applied, SchemaError> {
     let client = conn.client();
     let step = |file: &'static str| move |source| SchemaError::Apply { file, source };
     // NOTICEs ("… already exists, skipping") say nothing an operator
     // needs on every start.
     client
-        .batch_execute("SET client_min_messages = warning")
+        // A pooled connection has the requests' statement timeout; an
+        // index built on a big table takes minutes and must not be cut.
+        .batch_execute("SET client_min_messages = warning; SET statement_timeout = 0")
         .await
         .map_err(step("schema_migrations"))?;
     take_lock(client).await.map_err(step("schema_migrations"))?;
@@ -156,7 +187,9 @@ pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
         )
         .await
         .map_err(step("schema_migrations"))?;
-    for (name, sql) in FILES {
+    let mut done = Applied::default();
+    for (name, sql) in files {
+        let started = std::time::Instant::now();
         let checksum = checksum(sql);
         let applied = client
             .query_opt(
@@ -176,6 +209,8 @@ pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
                         now: checksum,
                     });
                 }
+                done.skipped += 1;
+                tracing::info!(file = name, "already applied, skipped");
             }
             None if sql.starts_with(NO_TRANSACTION) => {
                 // One statement per simple query: several in one string
@@ -184,21 +219,28 @@ pub async fn apply(conn: &PgConn) -> Result<(), SchemaError> {
                     client.batch_execute(statement).await.map_err(step(name))?;
                 }
                 record(client, name, &checksum).await.map_err(step(name))?;
-                tracing::info!(file = name, "applied");
+                done.applied += 1;
+                tracing::info!(file = name, ms = elapsed_ms(started), "applied");
             }
             None => {
                 client.batch_execute("BEGIN").await.map_err(step(name))?;
                 client.batch_execute(sql).await.map_err(step(name))?;
                 record(client, name, &checksum).await.map_err(step(name))?;
                 client.batch_execute("COMMIT").await.map_err(step(name))?;
-                tracing::info!(file = name, "applied");
+                done.applied += 1;
+                tracing::info!(file = name, ms = elapsed_ms(started), "applied");
             }
         }
     }
     client
         .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"))
         .await
-        .map_err(step("schema_migrations"))
+        .map_err(step("schema_migrations"))?;
+    Ok(done)
+}
+
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    started.elapsed().as_millis() as u64
 }
 
 /// Takes the session-level advisory lock by polling, never by a blocking

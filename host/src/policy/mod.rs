@@ -3,4 +3,5 @@
 
 pub mod auth;
 pub mod instance;
+pub mod open_writes;
 pub mod rate_limit;

@@ -9,6 +9,7 @@ pub mod compress;
 pub mod cors;
 pub mod listener;
 pub mod metrics_only;
+pub mod readiness;
 pub mod router;
 pub mod service;
 
