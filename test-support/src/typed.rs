@@ -1,10 +1,12 @@
 //! Helpers for tests that drive the API through its typed client
 //! (`shop-client`, re-exported as `test_support::shop_client`): ids, entity
-//! tags, and the typed error an answer must be.
+//! tags of its answers, and the typed error an answer must be.
 
 use std::num::NonZeroU64;
 
 use shop_client::{ApiError, ByteStream, Error, ResponseValue, Typed};
+
+use crate::response::Answer;
 
 /// A row id as the client takes it.
 #[track_caller]
@@ -15,11 +17,15 @@ pub fn id(id: i64) -> NonZeroU64 {
         .unwrap_or_else(|| panic!("{id} is no row id"))
 }
 
-/// The `ETag` of a success.
-#[track_caller]
-pub fn etag<T>(answer: &ResponseValue<T>) -> String {
-    let tag = answer.headers().get("etag").expect("an ETag");
-    tag.to_str().expect("an ASCII ETag").to_owned()
+/// A typed client's success, for [`crate::etag`].
+impl<T> Answer for ResponseValue<T> {
+    fn answer_headers(&self) -> &http::HeaderMap {
+        self.headers()
+    }
+
+    fn describe(&self) -> String {
+        format!("a {} answer", self.status())
+    }
 }
 
 /// The typed error of an answer that must be one.
