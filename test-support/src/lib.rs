@@ -23,7 +23,7 @@ pub use host;
 pub use response::{etag, Answer, TestResponse};
 pub use serde_json::json;
 pub use shop_client;
-pub use typed::{id, refused};
+pub use typed::{id, problem, refused};
 
 /// The original's sample data (`sql/02-sample-data.sql`), by name: every
 /// test database starts with it.
