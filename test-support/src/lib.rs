@@ -20,10 +20,10 @@ mod typed;
 pub use app::{product, test_settings, TestApp};
 pub use cluster::{connect, empty_database, fresh_database, PrivateCluster};
 pub use host;
-pub use response::{etag, TestResponse};
+pub use response::{etag, Answer, TestResponse};
 pub use serde_json::json;
 pub use shop_client;
-pub use typed::{etag, id, refused};
+pub use typed::{id, problem, refused};
 
 /// The original's sample data (`sql/02-sample-data.sql`), by name: every
 /// test database starts with it.

@@ -63,14 +63,30 @@ impl TestResponse {
     }
 }
 
-/// The response's one entity tag; a panic without one, or with two.
-pub fn etag(response: &TestResponse) -> String {
-    assert!(
-        response.headers.get_all("etag").iter().count() <= 1,
-        "one ETag at most"
-    );
-    response
-        .header("etag")
-        .unwrap_or_else(|| panic!("no ETag on {}: {}", response.status, response.text()))
-        .to_owned()
+/// An answer whose headers a test reads: a raw [`TestResponse`] or a typed
+/// client's `ResponseValue`.
+pub trait Answer {
+    fn answer_headers(&self) -> &HeaderMap;
+    /// What to show when an assertion on the answer fails.
+    fn describe(&self) -> String;
+}
+
+impl Answer for TestResponse {
+    fn answer_headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn describe(&self) -> String {
+        format!("{}: {}", self.status, self.text())
+    }
+}
+
+/// The answer's one entity tag; a panic without one, or with two.
+#[track_caller]
+pub fn etag(response: &impl Answer) -> String {
+    let tags = response.answer_headers().get_all("etag");
+    assert!(tags.iter().count() <= 1, "one ETag at most");
+    let tag = tags.iter().next().and_then(|tag| tag.to_str().ok());
+    let tag = tag.unwrap_or_else(|| panic!("no ASCII ETag on {}", response.describe()));
+    tag.to_owned()
 }

@@ -1,13 +1,26 @@
-use test_support::TestApp;
+//! GET /db-check through the typed client (`shop-client`).
+
+use test_support::shop_client::{ApiError, Typed};
+use test_support::{problem, TestApp};
+
+/// The status of GET /db-check's answer.
+async fn ready(app: &TestApp) -> u16 {
+    match app.client().db_check().send().await.typed().await {
+        Ok(answer) => answer.status().as_u16(),
+        Err(error) => error.status().map_or(0, |status| status.as_u16()),
+    }
+}
 
 #[tokio::test]
 async fn connected_database_is_ready() {
     let app = TestApp::start(&[db_check::FUNCTION]).await;
-    let response = app.get("/db-check").await;
-    response.assert_status(200);
+    let response = app.client().db_check().send().await.expect("200");
+    assert_eq!(response.status(), 200);
+    // `DbCheck` refuses unknown fields, so these two are the whole body.
+    let body = response.into_inner();
     assert_eq!(
-        response.json(),
-        serde_json::json!({"status": "success", "database": "connected"})
+        (body.status.to_string(), body.database.to_string()),
+        ("success".to_owned(), "connected".to_owned())
     );
 }
 
@@ -17,7 +30,7 @@ async fn unreachable_database_is_503_and_readiness_comes_back_by_itself() {
         s.pool_timeout = std::time::Duration::from_millis(500);
     })
     .await;
-    app.get("/db-check").await.assert_status(200);
+    assert_eq!(ready(&app).await, 200);
 
     // Refuse new sessions to the test database and end the open ones: to
     // the service, the database is gone.
@@ -30,8 +43,12 @@ async fn unreachable_database_is_503_and_readiness_comes_back_by_itself() {
         ))
         .await
         .unwrap();
-    let problem = app.get("/db-check").await.problem(503);
-    assert!(problem["detail"].as_str().unwrap().contains("unreachable"));
+    match problem(app.client().db_check().send().await, 503).await {
+        ApiError::Problem { problem, .. } => {
+            assert!(problem.detail.contains("unreachable"), "{problem:?}");
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
 
     admin
         .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
@@ -39,7 +56,7 @@ async fn unreachable_database_is_503_and_readiness_comes_back_by_itself() {
         .unwrap();
     let mut status = 0;
     for _ in 0..50 {
-        status = app.get("/db-check").await.status.as_u16();
+        status = ready(&app).await;
         if status == 200 {
             break;
         }
