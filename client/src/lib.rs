@@ -20,15 +20,11 @@
 //! `Retry-After`, 304 Not Modified (which progenitor counts neither a
 //! success nor an error), and any other problem with its status.
 
-// The generated docs are the document's descriptions, whose Markdown lists
-// wrap without indenting their continuation lines.
-#![allow(clippy::doc_lazy_continuation)]
-
+mod generated;
 mod problem;
 
+pub use generated::*;
 pub use problem::{ApiError, Typed};
-
-include!(concat!(env!("OUT_DIR"), "/client.rs"));
 
 /// The document this client was generated from, as the runtime serves it
 /// at `/openapi.json`.

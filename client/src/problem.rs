@@ -18,8 +18,8 @@ use reqwest::header::{HeaderMap, ETAG, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::types::{Problem, ValidationProblem};
-use crate::{ByteStream, Error};
+use crate::generated::types::{Problem, ValidationProblem};
+use crate::generated::{ByteStream, Error};
 
 /// What an operation answered instead of its success, typed by status.
 #[derive(Debug, thiserror::Error)]

@@ -25,20 +25,19 @@ pub mod problem;
 pub mod query;
 pub mod reply;
 pub mod request;
+pub mod route;
 pub mod trace;
 pub mod validate;
 
 pub use bytes::Bytes;
 pub use db::{Db, DbError, Exclusive, PgConn, Shared, Tx};
-pub use function::{Function, HandlerFuture, Limits, Method, RouteInfo, ServiceInfo};
+pub use function::{Function, HandlerFuture, Limits};
 pub use http::{header, HeaderMap, HeaderValue, StatusCode};
 pub use model::FromRow;
 pub use page::{Keyed, Page};
 pub use problem::{FieldError, Problem, Rejection};
-pub use reply::Reply;
+pub use reply::{Outcome, Reply};
 pub use request::{Request, RequestParts};
+pub use route::{Method, RouteInfo, ServiceInfo};
 pub use rust_decimal::Decimal;
 pub use validate::Validator;
-
-/// What a handler returns.
-pub type Outcome = Result<Reply, Problem>;

@@ -6,7 +6,10 @@ use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
 use crate::json::{self, WriteJson};
-use crate::Problem;
+use crate::problem::Problem;
+
+/// What a handler returns.
+pub type Outcome = Result<Reply, Problem>;
 
 /// A successful response; the runtime adds the common headers.
 #[derive(Clone, Debug)]

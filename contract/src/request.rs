@@ -8,8 +8,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Uri};
 use serde::de::DeserializeOwned;
 
+use crate::db::Db;
 use crate::etag::Condition;
-use crate::{Db, Method, Problem, ServiceInfo};
+use crate::problem::Problem;
+use crate::route::{Method, ServiceInfo};
 
 /// Path parameters as (name, byte range in the path); the values are never
 /// copied out of the URI.

@@ -27,16 +27,19 @@
 
 mod conn;
 mod error;
+mod fallback;
 mod lease;
+mod params;
+mod rows;
 mod withdrawal;
 
 pub use tokio_postgres::types::{ToSql, Type};
 pub use tokio_postgres::Row;
 
-pub use conn::{exactly_one, PgConn, StatementCache, Statements, Tx};
+pub use conn::{PgConn, StatementCache, Statements, Tx};
 pub use error::{describe, DbError, SqlState};
+pub use fallback::Fallback;
 pub use lease::{Db, DbSource, Exclusive, ExclusiveLease, ReadCost, Reader, Shared, SharedLease};
+pub use params::Params;
+pub use rows::exactly_one;
 pub use withdrawal::Withdrawal;
-
-/// Statement parameters, as tokio-postgres takes them.
-pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];

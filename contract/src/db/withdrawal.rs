@@ -15,7 +15,10 @@ use tokio::sync::watch;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
-use super::{DbError, DbSource, Params};
+use super::error::DbError;
+use super::fallback::Fallback;
+use super::lease::DbSource;
+use super::params::Params;
 
 /// Where a replica connection's reads go when it is withdrawn.
 pub struct Withdrawal {
@@ -29,18 +32,15 @@ impl Withdrawal {
     pub fn new(out: watch::Receiver<bool>, primary: Arc<dyn DbSource>) -> Arc<Withdrawal> {
         Arc::new(Withdrawal { out, primary })
     }
+}
 
-    /// Resolves once the replica is out of rotation (at once if it is
-    /// already); never, if the watcher that says so is gone.
-    pub(crate) async fn withdrawn(&self) {
-        let mut out = self.out.clone();
-        if out.wait_for(|out| *out).await.is_err() {
-            std::future::pending::<()>().await;
-        }
+impl Fallback for Withdrawal {
+    fn out(&self) -> &watch::Receiver<bool> {
+        &self.out
     }
 
     /// `sql` again, on the primary (boxed: it is a connection's own call).
-    pub(crate) fn query<'a>(
+    fn query<'a>(
         &'a self,
         sql: &'static str,
         params: Params<'a>,
@@ -52,7 +52,7 @@ impl Withdrawal {
     }
 
     /// A planned `sql` again, on the primary.
-    pub(crate) fn query_planned<'a>(
+    fn query_planned<'a>(
         &'a self,
         sql: &'a str,
         params: &'a [(&'a (dyn ToSql + Sync), Type)],

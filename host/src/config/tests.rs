@@ -161,3 +161,23 @@ fn secrets_may_come_from_files() {
     assert_eq!(error.variable, "DATABASE_URL_FILE");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn sample_data_only_for_the_embedded_start_unless_asked() {
+    let sample_data = |pairs: &[(&str, &str)]| settings(pairs).unwrap().migrations.sample_data;
+    assert!(sample_data(&[]));
+    let url = ("DATABASE_URL", "postgres://db/shop");
+    assert!(!sample_data(&[url]));
+    assert!(sample_data(&[url, ("SAMPLE_DATA", "true")]));
+    assert!(!sample_data(&[("SAMPLE_DATA", "false")]));
+}
+
+#[test]
+fn migrate_modes() {
+    let mode = |pairs: &[(&str, &str)]| settings(pairs).unwrap().migrations.mode;
+    assert_eq!(mode(&[]), MigrateMode::Auto);
+    assert_eq!(mode(&[("MIGRATE", "skip")]), MigrateMode::Skip);
+    assert_eq!(mode(&[("MIGRATE", "only")]), MigrateMode::Only);
+    let wrong = settings(&[("MIGRATE", "later")]);
+    assert!(wrong.is_err_and(|error| error.to_string().contains("MIGRATE")));
+}

@@ -3,7 +3,7 @@
 
 mod connect;
 pub mod embedded;
+pub mod migrate;
 pub mod pool;
 pub mod replicas;
-pub mod migrate;
 pub mod schema;

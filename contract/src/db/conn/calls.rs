@@ -6,8 +6,12 @@
 use tokio_postgres::Row;
 
 use super::statements::{typed, Ready, Statements};
-use super::{PgConn, Tx};
-use crate::db::{DbError, Params};
+use super::tx::Tx;
+use super::PgConn;
+use crate::db::error::DbError;
+use crate::db::fallback::taken_over;
+use crate::db::params::Params;
+use crate::db::rows::exactly_one;
 use crate::trace;
 
 /// The statement helpers, once for connections and transactions alike.
@@ -57,7 +61,7 @@ macro_rules! statement_helpers {
                             Err(error) if error.connection_lost() => withdrawal.query(sql, params).await,
                             rows => rows,
                         },
-                        () = withdrawal.withdrawn() => withdrawal.query(sql, params).await,
+                        () = taken_over(withdrawal) => withdrawal.query(sql, params).await,
                     },
                 }
             }
@@ -105,17 +109,6 @@ macro_rules! statement_helpers {
             }
         }
     };
-}
-
-/// The one row of `rows`, or the error that says how many there were.
-pub fn exactly_one(mut rows: Vec<Row>) -> Result<Row, DbError> {
-    match rows.len() {
-        1 => Ok(rows.remove(0)),
-        got => Err(DbError::RowCount {
-            expected: "exactly one",
-            got,
-        }),
-    }
 }
 
 statement_helpers!(PgConn, client, false);

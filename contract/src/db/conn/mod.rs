@@ -7,42 +7,23 @@
 //! file is the connection itself and the calls in flight on it.
 
 mod calls;
+mod in_flight;
 mod statements;
 mod tx;
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
-use super::{DbError, Withdrawal};
+use super::error::DbError;
+use super::fallback::{taken_over, Fallback};
 use crate::trace;
 
-pub use calls::exactly_one;
+use in_flight::InFlight;
 pub use statements::{StatementCache, Statements};
 pub use tx::Tx;
-
-/// Counts the calls on a connection that were sent and not yet answered.
-/// A call whose future is dropped half-way never counts itself out, which
-/// is the point: its statement may still be running on the server.
-#[derive(Default)]
-struct InFlight(AtomicU32);
-
-impl InFlight {
-    async fn track<T>(&self, call: impl Future<Output = T>) -> T {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        let outcome = call.await;
-        self.0.fetch_sub(1, Ordering::Relaxed);
-        outcome
-    }
-
-    fn any(&self) -> bool {
-        self.0.load(Ordering::Relaxed) > 0
-    }
-}
 
 /// One PostgreSQL connection with its prepared statements.
 pub struct PgConn {
@@ -54,7 +35,7 @@ pub struct PgConn {
     /// left on a pooled server connection.
     transaction_timeout: Option<Duration>,
     /// A replica's connection: where its reads go if it is withdrawn.
-    withdrawal: Option<Arc<Withdrawal>>,
+    withdrawal: Option<Arc<dyn Fallback>>,
 }
 
 impl PgConn {
@@ -82,13 +63,13 @@ impl PgConn {
     }
 
     /// A replica's connection, whose waiting reads go to the primary when
-    /// the replica is taken out of rotation; see [`Withdrawal`].
-    pub fn with_withdrawal(mut self, withdrawal: Arc<Withdrawal>) -> PgConn {
+    /// the replica is taken out of rotation; see [`super::Withdrawal`].
+    pub fn with_withdrawal(mut self, withdrawal: Arc<dyn Fallback>) -> PgConn {
         self.withdrawal = Some(withdrawal);
         self
     }
 
-    fn withdrawal(&self) -> Option<&Withdrawal> {
+    fn withdrawal(&self) -> Option<&dyn Fallback> {
         self.withdrawal.as_deref()
     }
 
@@ -142,7 +123,7 @@ impl PgConn {
                     Err(error) if error.connection_lost() => withdrawal.query_planned(sql, params).await,
                     rows => rows,
                 },
-                () = withdrawal.withdrawn() => withdrawal.query_planned(sql, params).await,
+                () = taken_over(withdrawal) => withdrawal.query_planned(sql, params).await,
             },
         }
     }

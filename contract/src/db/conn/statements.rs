@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{GenericClient, Statement};
 
-use crate::db::{DbError, Params};
+use crate::db::error::DbError;
+use crate::db::params::Params;
 
 /// How statements reach the server (`DB_STATEMENTS`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -3,9 +3,11 @@
 
 use tokio_postgres::{Row, Transaction};
 
+use super::in_flight::InFlight;
 use super::statements::{Ready, StatementCache, Statements};
-use super::InFlight;
-use crate::db::{DbError, Params, Withdrawal};
+use crate::db::error::DbError;
+use crate::db::fallback::Fallback;
+use crate::db::params::Params;
 use crate::trace;
 
 /// An open transaction on an [`Exclusive`] connection.
@@ -18,7 +20,7 @@ pub struct Tx<'a> {
 
 impl Tx<'_> {
     /// Never: a transaction is always the primary's.
-    pub(super) fn withdrawal(&self) -> Option<&Withdrawal> {
+    pub(super) fn withdrawal(&self) -> Option<&dyn Fallback> {
         None
     }
 
