@@ -422,17 +422,23 @@ def main() -> int:
     else:
         ok(f"{INIT_SOURCE} is mounted read-only at {INIT_TARGET} ({', '.join(REQUIRED_SQL)}) and documented")
 
-    # --- the API's published port and health/dependency wiring
+    # --- the API's published port (through the proxy) and health/dependency wiring
     api = services.get("api") or {}
-    api_ports = [parse_compose_port(p) for p in api.get("ports") or []]
-    if [(h, c) for _, h, c in api_ports] != [("5000", "5000")]:
-        fail(f"api must publish 5000 -> 5000 by default (found {api_ports})")
-    elif "5000" not in strip_md(column(documented.get("api", {}), "published", "port")):
-        fail("README's api row does not show port 5000")
+    proxy = services.get("proxy") or {}
+    proxy_ports = [parse_compose_port(p) for p in proxy.get("ports") or []]
+    if api.get("ports"):
+        fail("api must not publish a port: the proxy does, so that a deploy can start a second api container")
+    elif [(h, c) for _, h, c in proxy_ports] != [("5000", "5000")]:
+        fail(f"proxy must publish 5000 -> 5000 by default (found {proxy_ports})")
+    elif "5000" not in strip_md(column(documented.get("proxy", {}), "published", "port")):
+        fail("README's proxy row does not show port 5000")
     elif "localhost:5000" not in section:
         fail("README section does not say where the API answers (localhost:5000)")
     else:
-        ok("api is published on 5000 and documented")
+        ok("the API is published on 5000 through the proxy and documented")
+    proxy_depends = (proxy.get("depends_on") or {}).get("api") if isinstance(proxy.get("depends_on"), dict) else None
+    if not proxy_depends or proxy_depends.get("condition") != "service_healthy":
+        fail("proxy must depend on api with condition: service_healthy")
     depends = (api.get("depends_on") or {}).get("db") if isinstance(api.get("depends_on"), dict) else None
     if not depends or depends.get("condition") != "service_healthy":
         fail("api must depend on db with condition: service_healthy")

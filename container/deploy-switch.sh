@@ -20,6 +20,7 @@
 # Without a running api container or proxy (the first deploy, a stopped
 # stack) deploy-steps.sh starts the stack as a whole instead.
 
+# shellcheck disable=SC2034 # read by rollback in deploy-steps.sh
 OLD_SERVING=""
 # The api's stop_grace_period in container/docker-compose.yml: longer than
 # SHUTDOWN_GRACE_MS, so the old container drains and exits by itself.
@@ -119,6 +120,7 @@ switch_to_new() {
     return 1
   fi
   log "stopping the old api container ${old:0:12} (it drains its requests)"
+  # shellcheck disable=SC2034 # read by rollback in deploy-steps.sh
   OLD_SERVING=""
   remove_container "$old"
 }

@@ -21,6 +21,7 @@ UPSTREAM=/tmp/upstream.conf
 upstream() {
   resolver=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)
   case $resolver in *:*) resolver="[$resolver]" ;; esac
+  # shellcheck disable=SC2016 # nginx's variable, literally
   printf 'resolver %s valid=5s ipv6=off;\nset $api_address %s;\n' "${resolver:-127.0.0.11}" "$1"
 }
 

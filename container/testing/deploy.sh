@@ -152,9 +152,24 @@ lap "1. first deploy of ${REF[a]##*@}: the API answers on $BASE, user written"
 user_kept() { # what
   curl -fsS --max-time 5 "$USER_URL" | grep -q deploy-rehearsal || fail "$1: the user written after the first deploy is gone"
 }
-# The revision the server's proxy serves (build_info of /metrics).
+# The revision the server's proxy serves: the revision label of the api
+# container at the address its upstream names (the images differ in their
+# label only: the same binary reports the same build_info). `api`, the
+# service's name, when no deploy switched it: then the one api container.
 served_revision() {
-  curl -fsS --max-time 5 "$BASE/metrics" | sed -n 's/^build_info{.*revision="\([0-9a-f]*\)".*/\1/p' | head -1
+  local proxy upstream id address
+  proxy=$(server_podman ps -q --filter label=com.docker.compose.service=proxy | head -1)
+  [ -n "$proxy" ] || return 0
+  # shellcheck disable=SC2016 # nginx's variable, literally
+  upstream=$(server_podman exec "$proxy" sh /etc/nginx/shop/proxy.sh upstream | sed -n 's/^set \$api_address \(.*\);$/\1/p')
+  for id in $(server_podman ps -q --filter label=com.docker.compose.service=api); do
+    address=$(server_podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$id")
+    if [ "$upstream" = api ] || [ "$upstream" = "$address" ]; then
+      server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' \
+        "$(server_podman inspect --format '{{.Image}}' "$id")"
+      return 0
+    fi
+  done
 }
 # under_load NAME DEPLOY-ARGS...: the deploy while k6 sends RATE requests a
 # second through the proxy; fails unless k6 ran before and after the
