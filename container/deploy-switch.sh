@@ -95,11 +95,25 @@ switch_to_new() {
   log "bringing ${others[*]} to this commit; the api container ${old:0:12} ($old_address) keeps serving"
   compose up -d --no-build --no-deps --wait --wait-timeout 180 --remove-orphans "${others[@]}" || return 1
 
+  # A stopped api container left behind would be started again, old image
+  # and all, instead of a new one being made.
+  local stale
+  for stale in $(compose ps -a -q api 2>/dev/null | grep -vx "$old"); do
+    log "removing the stopped api container ${stale:0:12}"
+    remove_container "$stale"
+  done
   log "starting the new api container beside it"
   compose up -d --no-build --no-deps --no-recreate --scale api=2 api || true
   new=$(api_containers | grep -vx "$old" | head -1)
   if [ -z "$new" ]; then
     log "the new api container did not start"
+    return 1
+  fi
+  local revision
+  revision=$(revision_of "$(docker inspect --format '{{.Image}}' "$new")")
+  if [ "$revision" != "$DEPLOY_SHA" ]; then
+    log "the new api container ${new:0:12} runs '${revision}', not ${DEPLOY_SHA:0:12}"
+    remove_container "$new"
     return 1
   fi
   if ! wait_container_healthy "$new"; then

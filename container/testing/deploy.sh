@@ -54,7 +54,11 @@ runner=""
 LOCAL=localhost/i24-deploy-$$
 cleanup() {
   local status=$?
-  [ "$status" -eq 0 ] || { say "FAILED; the server's last deploy log:"; tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true; }
+  if [ "$status" -ne 0 ]; then
+    say "FAILED; the server's containers and last deploy log:"
+    server_podman ps -a --format '{{.ID}} {{.Names}} {{.ImageID}} {{.Status}}' >&2 2>/dev/null || true
+    tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true
+  fi
   if [ -n "$runner" ]; then kill_tree "$runner"; fi
   server_down
   if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
