@@ -81,7 +81,7 @@ proxy_switch() { # address
 # SIGTERM, the grace to drain, then gone.
 remove_container() { # id
   docker stop -t "$STOP_GRACE_S" "$1" >/dev/null 9>&- || true
-  docker rm -f "$1" >/dev/null 9>&- || true
+  docker rm -f "$1" >/dev/null 9>&- || log "WARNING: the api container ${1:0:12} could not be removed"
 }
 
 # The new version beside the old one, then the traffic moved to it. Runs
