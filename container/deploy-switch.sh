@@ -78,10 +78,18 @@ proxy_switch() { # address
   docker exec "$proxy" sh /etc/nginx/shop/proxy.sh switch "$1" 9>&-
 }
 
-# SIGTERM, the grace to drain, then gone.
+# SIGTERM, the grace to drain, then gone. Checked, and tried again: a
+# container that keeps exiting may be in the middle of its restart policy's
+# restart, and one left behind would be started again by the next deploy.
 remove_container() { # id
+  local try
   docker stop -t "$STOP_GRACE_S" "$1" >/dev/null 9>&- || true
-  docker rm -f "$1" >/dev/null 9>&- || log "WARNING: the api container ${1:0:12} could not be removed"
+  for try in 1 2 3 4 5; do
+    docker rm -f "$1" >/dev/null 9>&- || true
+    docker inspect --format '{{.Image}}' "$1" >/dev/null 2>&1 || return 0
+    sleep "$try"
+  done
+  log "WARNING: the api container ${1:0:12} could not be removed"
 }
 
 # The new version beside the old one, then the traffic moved to it. Runs

@@ -226,6 +226,8 @@ grep -q "rolling back to ${SHA_B:0:12}" "$work/out" || { show; fail "the roll-ba
 expect_running "$SHA_B" "roll-back"
 user_kept "roll-back"
 [ "$(served_revision)" = "$SHA_B" ] || fail "after the roll-back the proxy does not serve ${SHA_B:0:12}"
+[ "$(server_podman ps -a -q --filter label=com.docker.compose.service=api | wc -l)" -eq 1 ] ||
+  { show; fail "after the roll-back the failed api container is still there"; }
 lap "3. an image that does not start, under load: the deploy failed, ${SHA_B:0:12} served throughout, the user is kept"
 
 deploy "$SHA_B" "${REF[b]}" || { show; fail "the re-run of the second deploy"; }
