@@ -4,8 +4,11 @@
 # deploys over SSH):
 #   1. the other services are brought to this commit's configuration without
 #      touching the api (`up --no-deps`): an unchanged one keeps running;
-#   2. a second api container from the new image starts beside the running
-#      one (`up --scale api=2 --no-recreate`: the old one is left as it is);
+#   2. the proxy is pinned to the running container's address (a graceful
+#      nginx reload): a new container joins the `api` name in the network's
+#      DNS as soon as it starts, before it is ready; then a second api
+#      container from the new image starts beside the running one (`up
+#      --scale api=2 --no-recreate`: the old one is left as it is);
 #   3. its health check, until healthy: an unhealthy one, or one that keeps
 #      exiting, fails at once;
 #   4. the proxy is switched to it (container/proxy/proxy.sh: a graceful
@@ -13,7 +16,10 @@
 #   5. /health and /db-check through the proxy; failing, the proxy is
 #      switched back to the old container;
 #   6. the old container is stopped: SIGTERM, it drains what it still holds
-#      within SHUTDOWN_GRACE_MS, then it is removed.
+#      within SHUTDOWN_GRACE_MS, then it is removed, and the proxy goes back
+#      to the `api` name (then one container), which it looks up again every
+#      few seconds: an api container restarted later, at another address,
+#      is found.
 # Until 6 the old container serves: a failure removes the new one, and
 # OLD_SERVING tells the roll-back that nothing needs starting.
 #
@@ -78,6 +84,11 @@ proxy_switch() { # address
   docker exec "$proxy" sh /etc/nginx/shop/proxy.sh switch "$1" 9>&-
 }
 
+# Back to the service's name once a single api container runs.
+unpin() {
+  proxy_switch api || log "WARNING: the proxy could not be switched back to the api service's name"
+}
+
 # SIGTERM, the grace to drain, then gone. Checked, and tried again: a
 # container that keeps exiting may be in the middle of its restart policy's
 # restart, and one left behind would be started again by the next deploy.
@@ -110,11 +121,13 @@ switch_to_new() {
     log "removing the stopped api container ${stale:0:12}"
     remove_container "$stale"
   done
-  log "starting the new api container beside it"
+  log "pinning the proxy to ${old:0:12}, then starting the new api container beside it"
+  proxy_switch "$old_address" || return 1
   compose up -d --no-build --no-deps --no-recreate --scale api=2 api || true
   new=$(api_containers | grep -vx "$old" | head -1)
   if [ -z "$new" ]; then
     log "the new api container did not start"
+    unpin
     return 1
   fi
   local revision
@@ -122,27 +135,32 @@ switch_to_new() {
   if [ "$revision" != "$DEPLOY_SHA" ]; then
     log "the new api container ${new:0:12} runs '${revision}', not ${DEPLOY_SHA:0:12}"
     remove_container "$new"
+    unpin
     return 1
   fi
   if ! wait_container_healthy "$new"; then
     compose logs --no-color --tail 80 api || true
     remove_container "$new"
+    unpin
     return 1
   fi
   address=$(container_address "$new")
   log "the new api container ${new:0:12} ($address) is healthy; moving the traffic to it"
   if ! proxy_switch "$address"; then
     remove_container "$new"
+    unpin
     return 1
   fi
   if ! wait_healthy; then
     log "switching the proxy back to ${old:0:12}"
     proxy_switch "$old_address" || log "ERROR: the proxy could not be switched back"
     remove_container "$new"
+    unpin
     return 1
   fi
   log "stopping the old api container ${old:0:12} (it drains its requests)"
   # shellcheck disable=SC2034 # read by rollback in deploy-steps.sh
   OLD_SERVING=""
   remove_container "$old"
+  unpin
 }

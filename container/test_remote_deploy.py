@@ -210,16 +210,19 @@ class RemoteDeployTest(unittest.TestCase):
         self.assertFalse([c for c in calls if " up " in c and "--no-deps" not in c], "the stack was restarted")
         beside = calls.index("compose -f container/docker-compose.yml up -d --no-build --no-deps --no-recreate --scale api=2 api")
         health = [i for i, c in enumerate(calls) if "{{.State.Health.Status}}" in c]
-        switch = next(i for i, c in enumerate(calls) if "proxy.sh switch" in c)
+        # pinned to the old container, moved to the new one, back to the service's name
+        pin, switch, unpin = [i for i, c in enumerate(calls) if "proxy.sh switch" in c]
         stop = calls.index(f"stop -t 15 {old}")
+        self.assertLess(pin, beside)
         self.assertLess(beside, min(health))
         self.assertLess(max(health), switch)
         # /health and /db-check through the proxy on the new container, then the old one goes.
         self.assertTrue([c for c in calls[switch:stop] if c.startswith("curl ")])
         self.assertLess(switch, stop)
+        self.assertLess(stop, unpin)
+        self.assertTrue(calls[unpin].endswith("switch api"))
         state = w.docker_state()
-        (new,) = state["containers"].values()
-        self.assertEqual(state["upstream"], new["address"])
+        self.assertIsNone(state["upstream"])
         self.assertEqual(w.running_revision(), w.sha["B"])
 
     def test_an_unhealthy_new_container_never_takes_the_traffic(self) -> None:
@@ -232,7 +235,9 @@ class RemoteDeployTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("kept serving throughout", result.stdout)
         calls = w.calls()[before:]
-        self.assertFalse([c for c in calls if "proxy.sh switch" in c], "the proxy was switched")
+        switches = [c.split()[-1] for c in calls if "proxy.sh switch" in c]
+        self.assertEqual(switches[-1], "api", "the proxy is left pinned")
+        self.assertEqual(len(switches), 2, "pinned to the old container, then back to the name: never to the new one")
         self.assertFalse([c for c in calls if c.endswith(old) and c.startswith(("stop", "rm"))], "the old container was stopped")
         self.assertEqual(list(w.docker_state()["containers"]), [old])
         self.assertEqual(w.head(), w.sha["B"])

@@ -30,8 +30,15 @@ export const options = {
   },
 };
 
+let reported = 0;
+
 export default function () {
   const path = PATHS[__ITER % PATHS.length];
   const response = http.get(`${BASE_URL}${path}`, { timeout: '10s', tags: { name: path } });
-  check(response, { 'status 200': (r) => r.status === 200 });
+  const ok = check(response, { 'status 200': (r) => r.status === 200 });
+  // What failed, and when (a few per VU): the deploy's log says what happened then.
+  if (!ok && reported < 5) {
+    reported += 1;
+    console.warn(`${new Date().toISOString()} GET ${path}: ${response.status} ${response.error || ''} ${String(response.body || '').slice(0, 200)}`);
+  }
 }
