@@ -124,7 +124,8 @@ switch_to_new() {
   log "pinning the proxy to ${old:0:12}, then starting the new api container beside it"
   proxy_switch "$old_address" || return 1
   compose up -d --no-build --no-deps --no-recreate --scale api=2 api || true
-  new=$(api_containers | grep -vx "$old" | head -1)
+  # -a: one that exits at once is between restarts, not running, right now.
+  new=$(compose ps -a -q api 2>/dev/null | grep -vx "$old" | head -1)
   if [ -z "$new" ]; then
     log "the new api container did not start"
     unpin
