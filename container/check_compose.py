@@ -104,7 +104,7 @@ def main() -> int:
     db = services.get("db") or {}
     check_db(compose, db, documented.get("db", {}))
     api = services.get("api") or {}
-    check_api(api, db, documented.get("api", {}), section)
+    check_api(api, services.get("proxy") or {}, db, documented.get("proxy", {}), section)
 
     # --- the runtime's settings reach the container
     check_settings(compose, api, readme)
@@ -185,17 +185,23 @@ def check_db(compose: dict, db: dict, row: dict[str, str]) -> None:
         ok(f"{DB_VOLUME} is declared, mounted at {DB_DATA}, and documented")
 
 
-def check_api(api: dict, db: dict, row: dict[str, str], section: str) -> None:
-    """The api's published port, its wait for a healthy db, the required password, its build."""
-    api_ports = [parse_compose_port(p) for p in api.get("ports") or []]
-    if [(h, c) for _, h, c in api_ports] != [("5000", "5000")]:
-        fail(f"api must publish 5000 -> 5000 by default (found {api_ports})")
-    elif "5000" not in strip_md(column(row, "published", "port")):
-        fail("README's api row does not show port 5000")
+def check_api(api: dict, proxy: dict, db: dict, proxy_row: dict[str, str], section: str) -> None:
+    """The API's published port (through the proxy), its wait for a healthy
+    db, the required password, its build."""
+    proxy_ports = [parse_compose_port(p) for p in proxy.get("ports") or []]
+    if api.get("ports"):
+        fail("api must not publish a port: the proxy does, so that a deploy can start a second api container")
+    elif [(h, c) for _, h, c in proxy_ports] != [("5000", "5000")]:
+        fail(f"proxy must publish 5000 -> 5000 by default (found {proxy_ports})")
+    elif "5000" not in strip_md(column(proxy_row, "published", "port")):
+        fail("README's proxy row does not show port 5000")
     elif "localhost:5000" not in section:
         fail("README section does not say where the API answers (localhost:5000)")
     else:
-        ok("api is published on 5000 and documented")
+        ok("the API is published on 5000 through the proxy and documented")
+    proxy_depends = (proxy.get("depends_on") or {}).get("api") if isinstance(proxy.get("depends_on"), dict) else None
+    if not proxy_depends or proxy_depends.get("condition") != "service_healthy":
+        fail("proxy must depend on api with condition: service_healthy")
     depends = (api.get("depends_on") or {}).get("db") if isinstance(api.get("depends_on"), dict) else None
     if not depends or depends.get("condition") != "service_healthy":
         fail("api must depend on db with condition: service_healthy")

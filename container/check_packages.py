@@ -61,7 +61,9 @@ ELSEWHERE = {
 NOT_IN_CI = {"loadtest/bench", "loadtest/bench-workloads.sh", "loadtest/bench-topologies.sh",
              "loadtest/peers/baseline/start", ".github/ssh-setup.sh",
              # Runs inside the postgres stand-in image, which installs its programs.
-             "container/testing/postgres-entrypoint.sh"}
+             "container/testing/postgres-entrypoint.sh",
+             # Runs inside the proxy's nginx image (nginx, awk, cp: the image's).
+             "container/proxy/proxy.sh"}
 STARTS = re.compile(
     r"Command::new\(\s*(?:"
     r'"([^"]+)"'  # Command::new("promtool")

@@ -3,7 +3,8 @@
 # container/remote-deploy.sh on the server, without tying the deploy to the
 # SSH connection.
 #
-#   1. copies remote-deploy.sh to ~/.shop-api-deploy/ on the server;
+#   1. copies remote-deploy.sh and the files it sources to ~/.shop-api-deploy/
+#      on the server;
 #   2. runs its `start` there, the settings travelling as `export` lines on
 #      ssh's stdin (never on a command line, never in a log); the deploy runs
 #      detached on the server and `start` prints its id;
@@ -21,9 +22,9 @@ ATTEMPTS=${FOLLOW_ATTEMPTS:-10}
 DELAY=${RECONNECT_DELAY_S:-15}
 REMOTE=.shop-api-deploy/remote-deploy.sh # relative to the deploy user's home
 
-# shellcheck disable=SC2016 # expanded on the server
-ssh "$TARGET" 'umask 077 && mkdir -p .shop-api-deploy && cat >.shop-api-deploy/remote-deploy.sh.new &&
-  mv -f .shop-api-deploy/remote-deploy.sh.new .shop-api-deploy/remote-deploy.sh' <"$HERE/remote-deploy.sh"
+mapfile -t files < <(bash "$HERE/remote-deploy.sh" files)
+tar -C "$HERE" -cf - "${files[@]}" |
+  ssh "$TARGET" 'umask 077 && mkdir -p .shop-api-deploy && tar -xf - -C .shop-api-deploy'
 
 id=$( {
   while read -r name; do

@@ -40,6 +40,10 @@ MISTAKES = [
      "# PostgreSQL connections at most.", "POOL_SIZE (no [default] in its comment"),
     ("a compose variable .env.example lacks", EXAMPLE, r"^FUNCTIONS=\n", "",
      ".env.example does not list FUNCTIONS"),
+    ("the api published around the proxy", COMPOSE, r"^    # Not published: the proxy below is.*$",
+     '    ports:\n      - "5001:5000"', "api must not publish a port"),
+    ("a proxy that may start before the api is healthy", COMPOSE, r"^        condition: service_healthy\n(?=        restart: true\n    volumes:\n      # The directory)",
+     "        condition: service_started\n", "proxy must depend on api with condition: service_healthy"),
     ("a floating PostgreSQL image", COMPOSE, r"^    image: postgres:.*$", "    image: postgres:15",
      "must be a pinned PostgreSQL 15 minor release"),
 ]

@@ -119,8 +119,16 @@ class World:
         )
 
     def running_revision(self) -> str:
+        """The revision of the one api container (a deploy leaves no other)."""
         state = self.docker_state()
-        return state["images"][state["container"]["image"]]["revision"]
+        containers = list(state["containers"].values())
+        self.assert_one(containers)
+        return state["images"][containers[0]["image"]]["revision"]
+
+    @staticmethod
+    def assert_one(containers: list) -> None:
+        if len(containers) != 1:
+            raise AssertionError(f"expected one api container, not {len(containers)}")
 
     def tagged_revision(self, tag: str) -> str | None:
         state = self.docker_state()
@@ -192,6 +200,48 @@ class RemoteDeployTest(unittest.TestCase):
         self.assertIn("image tag shop-api:previous shop-api:latest", w.calls())
         self.assertNotIn(w.sha["C"], (w.checkout / ".deploy-history").read_text())
 
+    def test_a_new_version_takes_the_traffic_only_once_healthy(self) -> None:
+        w = self.world
+        self.assertDeployed(w.deploy("A"))
+        old = next(iter(w.docker_state()["containers"]))
+        before = len(w.calls())
+        self.assertDeployed(w.deploy("B"))
+        calls = w.calls()[before:]
+        self.assertFalse([c for c in calls if " up " in c and "--no-deps" not in c], "the stack was restarted")
+        beside = calls.index("compose -f container/docker-compose.yml up -d --no-build --no-deps --no-recreate --scale api=2 api")
+        health = [i for i, c in enumerate(calls) if "{{.State.Health.Status}}" in c]
+        # pinned to the old container, moved to the new one, back to the service's name
+        pin, switch, unpin = [i for i, c in enumerate(calls) if "proxy.sh switch" in c]
+        stop = calls.index(f"stop -t 15 {old}")
+        self.assertLess(pin, beside)
+        self.assertLess(beside, min(health))
+        self.assertLess(max(health), switch)
+        # /health and /db-check through the proxy on the new container, then the old one goes.
+        self.assertTrue([c for c in calls[switch:stop] if c.startswith("curl ")])
+        self.assertLess(switch, stop)
+        self.assertLess(stop, unpin)
+        self.assertTrue(calls[unpin].endswith("switch api"))
+        state = w.docker_state()
+        self.assertIsNone(state["upstream"])
+        self.assertEqual(w.running_revision(), w.sha["B"])
+
+    def test_an_unhealthy_new_container_never_takes_the_traffic(self) -> None:
+        w = self.world
+        self.assertDeployed(w.deploy("B"))
+        old = next(iter(w.docker_state()["containers"]))
+        w.fake(unhealthy=[w.sha["C"]])
+        before = len(w.calls())
+        result = w.deploy("C")
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("kept serving throughout", result.stdout)
+        calls = w.calls()[before:]
+        switches = [c.split()[-1] for c in calls if "proxy.sh switch" in c]
+        self.assertEqual(switches[-1], "api", "the proxy is left pinned")
+        self.assertEqual(len(switches), 2, "pinned to the old container, then back to the name: never to the new one")
+        self.assertFalse([c for c in calls if c.endswith(old) and c.startswith(("stop", "rm"))], "the old container was stopped")
+        self.assertEqual(list(w.docker_state()["containers"]), [old])
+        self.assertEqual(w.head(), w.sha["B"])
+
     def test_a_failed_first_deploy_has_nothing_to_roll_back_to(self) -> None:
         w = self.world
         w.fake(unhealthy=[w.sha["B"]])
@@ -224,7 +274,7 @@ class RemoteDeployTest(unittest.TestCase):
         self.assertIn("SSH connection dropped", result.stdout)
         self.assertIn("deployed " + w.sha["B"][:12], result.stdout)
         self.assertEqual(w.running_revision(), w.sha["B"])
-        ups = [c for c in w.calls()[calls_before:] if " up " in c]
+        ups = [c for c in w.calls()[calls_before:] if "--scale api=2" in c]
         self.assertEqual(len(ups), 1, "the deploy ran once, not again on reconnecting")
 
     def test_a_second_deploy_waits_for_the_lock(self) -> None:

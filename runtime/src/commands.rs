@@ -12,7 +12,11 @@ use host::config::Settings;
 
 use crate::registry::FUNCTIONS;
 
-/// `GET /health` on this machine's PORT; exit 0 on 200.
+/// `GET /db-check` on this machine's PORT; exit 0 on 200. Readiness, not
+/// liveness: a container's health gates traffic (Compose's
+/// `service_healthy`, the deploy's proxy switch), and `/health` answers
+/// from the moment the server listens, before its database and schema are
+/// there; `/db-check` answers 200 only once the instance can serve.
 pub fn healthcheck() -> ExitCode {
     let port = std::env::var("PORT")
         .ok()
@@ -24,7 +28,7 @@ pub fn healthcheck() -> ExitCode {
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
         stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+            .write_all(b"GET /db-check HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head)?;
         Ok(&head[9..12] == b"200")
@@ -32,7 +36,7 @@ pub fn healthcheck() -> ExitCode {
     match probe() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("unhealthy: /health did not answer 200");
+            eprintln!("unhealthy: /db-check did not answer 200 (not ready, or no database)");
             ExitCode::FAILURE
         }
         Err(error) => {

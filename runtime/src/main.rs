@@ -3,8 +3,8 @@
 //! With no `DATABASE_URL` it starts a local PostgreSQL from the installed
 //! binaries (data in `EMBEDDED_PG_DIR`, `.data/postgres` by default) and
 //! stops it on exit. `runtime migrate` applies `sql/` and exits (see
-//! `host::migrate`). `runtime healthcheck` probes a running instance's
-//! `/health`, for container health checks without curl; `runtime routes
+//! `host::db::migrate`). `runtime healthcheck` probes a running instance's
+//! readiness (`/db-check`), for container health checks without curl; `runtime routes
 //! [--format json]` prints the registry's routes, from which the split
 //! deployments' routing is generated.
 
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
     limit_connections(&mut settings);
     let migrate_only = migrate_only || settings.migrations.mode == MigrateMode::Only;
     if !migrate_only {
-        host::open_writes::warn_if_open(&settings);
+        host::policy::open_writes::warn_if_open(&settings);
     }
 
     let mut embedded = None;

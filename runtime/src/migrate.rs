@@ -27,7 +27,7 @@ pub fn run(
                 .map_err(|error| format!("creating the database `shop`: {error}"))?;
         }
         tokio::select! {
-            applied = host::migrate::run(settings, database_url) => {
+            applied = host::db::migrate::run(settings, database_url) => {
                 applied.map(|_| ()).map_err(|error| error.to_string())
             }
             signal = signals.recv() => Err(format!("stopped by {signal}")),

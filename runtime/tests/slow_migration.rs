@@ -21,6 +21,19 @@ async fn get(port: u16, path: &str) -> String {
     process::get(port, path, &[]).await.unwrap_or_default()
 }
 
+/// Whether `runtime healthcheck`, the container's health check, passes:
+/// it asks readiness, since a container's health gates its traffic.
+async fn container_healthy(port: u16) -> bool {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_runtime"))
+        .arg("healthcheck")
+        .env("PORT", port.to_string())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .expect("running runtime healthcheck")
+        .success()
+}
+
 /// What a starting server answers, until `done` says the start is over:
 /// (liveness answers, readiness 503s, API 503s with Retry-After) counted.
 async fn while_starting(port: u16, done: impl Fn() -> bool) -> (usize, usize, usize) {
@@ -44,6 +57,10 @@ async fn while_starting(port: u16, done: impl Fn() -> bool) -> (usize, usize, us
         assert!(api.starts_with("HTTP/1.1 503"), "{api}");
         assert!(api.contains("application/problem+json"), "{api}");
         assert!(api.to_ascii_lowercase().contains("retry-after: "), "{api}");
+        if seen.0 == 0 && !done() {
+            // Alive is not healthy: no traffic may be sent to it yet.
+            assert!(!container_healthy(port).await, "healthy while starting");
+        }
         seen = (seen.0 + 1, seen.1 + 1, seen.2 + 1);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -79,6 +96,7 @@ async fn liveness_answers_through_a_slow_migration_and_readiness_after() {
 
     assert!(get(port, "/db-check").await.starts_with("HTTP/1.1 200"));
     assert!(get(port, "/api/users/1").await.starts_with("HTTP/1.1 200"));
+    assert!(container_healthy(port).await, "not healthy once it serves");
     let db = test_support::connect(&database_url).await.unwrap();
     let applied: i64 = db
         .query_one(
@@ -117,7 +135,7 @@ async fn with_migrate_skip_the_server_waits_for_the_migrate_step() {
     assert!(!start.is_finished(), "served before the schema was there");
     assert!(seen.1 >= 5, "readiness said 503 {} times", seen.1);
 
-    let applied = host::migrate::run(&migrate_settings, &database_url)
+    let applied = host::db::migrate::run(&migrate_settings, &database_url)
         .await
         .expect("the migrate step");
     assert_eq!(applied.applied, 1);
