@@ -61,6 +61,15 @@ async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
     chunked.extend_from_slice(b"0\r\n\r\n");
     let answer = app.raw(&chunked, Duration::from_secs(2)).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // The rest of the body is never read, so the connection closes after
+    // the answer, and the answer says so: a client keeping it alive would
+    // otherwise send its next request on a socket about to close.
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
     // An absurd Content-Length is refused before anything is read.
     let answer = app
         .raw(
@@ -69,6 +78,12 @@ async fn bodies_over_the_limit_are_413_whether_declared_or_streamed() {
         )
         .await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
     // The service is fine afterwards.
     app.post(
         "/api/users",

@@ -7,12 +7,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use contract::trace::Recorder;
 use contract::{Method, Outcome, Problem, Reply, Request, RequestParts, ServiceInfo};
-use http::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, ORIGIN, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, AUTHORIZATION, ORIGIN, WWW_AUTHENTICATE};
 use http::StatusCode;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use crate::config::{BodyLimits, LogFormat, Settings};
@@ -27,6 +25,7 @@ use crate::telemetry::request_log;
 use crate::telemetry::traces::{self, Parent, Tracer};
 
 mod asks;
+mod body;
 mod metrics_endpoint;
 mod refusals;
 mod render;
@@ -279,11 +278,21 @@ impl App {
         };
         let (parts, body) = request.into_parts();
         if let Some(problem) = unsupported_encoding(&parts.headers) {
-            return (route, Some(function), Err(problem));
+            return (
+                route,
+                Some(function),
+                Err(body::unread(problem, parts.version)),
+            );
         }
-        let body = match self.read_body(&parts.headers, body).await {
+        let body = match body::read(&self.body, &parts.headers, body).await {
             Ok(body) => body,
-            Err(problem) => return (route, Some(function), Err(problem)),
+            Err(problem) => {
+                return (
+                    route,
+                    Some(function),
+                    Err(body::unread(problem, parts.version)),
+                )
+            }
         };
         let db = match asks.fresh_reads {
             true => instance.db.clone().with_fresh_reads(),
@@ -346,45 +355,6 @@ impl App {
             ..Reply::no_content()
         };
         ("preflight", None, Ok(reply))
-    }
-
-    /// The whole body, refused early when it declares or reaches more than
-    /// the limit, and bounded in time so a trickling client holds nothing.
-    async fn read_body(&self, headers: &http::HeaderMap, body: Incoming) -> Result<Bytes, Problem> {
-        let limit = self.body.max_bytes;
-        let too_large = || {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than the limit of {limit} bytes"),
-            )
-        };
-        if let Some(length) = headers.get(CONTENT_LENGTH) {
-            match length.to_str().ok().and_then(|v| v.parse::<u64>().ok()) {
-                Some(length) if length > limit as u64 => return Err(too_large()),
-                Some(_) => {}
-                None => return Err(Problem::bad_request("Content-Length is not a number")),
-            }
-        }
-        // No body (most GETs): nothing to wait for, so no timer to set.
-        if hyper::body::Body::is_end_stream(&body) {
-            return Ok(Bytes::new());
-        }
-        // Boxed: the wait (a timer and the collector) is room in the request
-        // future that a request without a body would carry for nothing.
-        let collect = Limited::new(body, limit).collect();
-        let read = Box::pin(tokio::time::timeout(self.body.read_timeout, collect));
-        match read.await {
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-            Ok(Err(error)) => {
-                tracing::debug!(%error, "body could not be read");
-                Err(Problem::bad_request("the body could not be read"))
-            }
-            Err(_) => Err(Problem::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body did not arrive in time",
-            )),
-        }
     }
 }
 
