@@ -32,7 +32,7 @@ KUBERNETES = HERE.parent / "kubernetes"
 SLO_RULES = HERE / "rules" / "slo.yml"
 PROMETHEUS_RULE = KUBERNETES / "components" / "podmonitor" / "prometheusrule.yaml"
 REQUESTS = "http_server_request_duration_seconds"
-# The request histogram's buckets (host/src/metrics.rs, LATENCY_BUCKETS) as
+# The request histogram's buckets (host/src/telemetry/metrics.rs, LATENCY_BUCKETS) as
 # the exposition spells them; a latency threshold must be one of them.
 BUCKETS = {"0.0002", "0.0005", "0.001", "0.002", "0.005", "0.01", "0.025", "0.05",
            "0.1", "0.25", "0.5", "1", "2.5", "5", "10"}

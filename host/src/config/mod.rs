@@ -134,7 +134,8 @@ impl Default for Settings {
             metrics_addr: None,
             pool_size: 20,
             // One pipelined connection per worker measured fastest for reads
-            // (loadtest/README.md); more only spread the same work thinner.
+            // on two cores; more only spread the same work thinner
+            // (`DB_SHARED_CONNECTIONS=n loadtest/bench` measures it again).
             shared_connections: 2,
             pool_timeout: Duration::from_secs(2),
             body_limit: 64 * 1024,
@@ -156,7 +157,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             embedded_pg_dir: PathBuf::from(".data/postgres"),
             // One single-threaded runtime per core measured faster than one
-            // multi-threaded runtime (loadtest/README.md).
+            // multi-threaded runtime (loadtest/results/*-bench-*workers*.json).
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             reuse_port: false,
             database_ca_file: None,
