@@ -108,14 +108,24 @@ class Service:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"readme_examples: the runtime exited with {self.proc.returncode}:\n{self.tail()}")
-            # The port opens once the database and the schema are ready. No
-            # request: with RATE_LIMIT set it would spend one of the reader's calls.
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+            # The port opens before the database and the schema are ready, and
+            # until then everything but /health is 503. The probe asks a path no
+            # function serves: 404 once the service is ready, and no function's
+            # call, so it spends none of a RATE_LIMIT the reader's examples count.
+            if self.status("/readme-examples-probe") == 404:
                 return
-            except OSError:
-                time.sleep(0.2)
+            time.sleep(0.2)
         raise SystemExit(f"readme_examples: the runtime did not listen within 90 s:\n{self.tail()}")
+
+    def status(self, path: str) -> int | None:
+        """The status of `GET path`, or None while nothing answers."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+                conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+                head = conn.recv(64).decode(errors="replace").split(" ")
+                return int(head[1]) if len(head) > 1 and head[1].isdigit() else None
+        except OSError:
+            return None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
