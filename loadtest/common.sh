@@ -138,12 +138,17 @@ run_child() { # out-file limit-seconds command...
 }
 
 # Up means serving: /health answers from the moment the runtime listens,
-# /db-check stops answering 503 once it has its database and schema.
+# /db-check stops answering 503 once it has its database and schema. Asked
+# after /health: asked before, it could find nothing listening yet (000)
+# and /health then find the server just started, not yet ready. A peer
+# without /db-check answers 404 there, which counts as ready.
 wait_health() { # url pgid timeout-seconds name
     local url="$1" g="$2" limit="$3" name="$4" ready
     for _ in $(seq 1 $(( limit * 4 ))); do
-        ready=$(curl -sS -m 2 -o /dev/null -w '%{http_code}' "$url/db-check" 2>/dev/null || true)
-        if curl -fsS -m 2 -o /dev/null "$url/health" 2>/dev/null && [ "$ready" != 503 ]; then return 0; fi
+        if curl -fsS -m 2 -o /dev/null "$url/health" 2>/dev/null; then
+            ready=$(curl -sS -m 2 -o /dev/null -w '%{http_code}' "$url/db-check" 2>/dev/null || true)
+            case $ready in 000 | 503) ;; *) return 0 ;; esac
+        fi
         kill -0 -- "-$g" 2>/dev/null || { log "$name exited before it answered /health"; return 1; }
         sleep 0.25
     done
