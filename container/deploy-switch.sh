@@ -110,9 +110,14 @@ switch_to_new() {
   old=$(api_containers)
   old_address=$(container_address "$old")
   OLD_SERVING=1
-  mapfile -t others < <(compose config --services | grep -vx api)
+  # The long-running services only: the one-shot migrate runs on its own
+  # below, its exit status read, rather than through `--wait` (which has
+  # treated a completed one-shot differently across Compose versions).
+  mapfile -t others < <(compose config --services | grep -vxE 'api|migrate')
   log "bringing ${others[*]} to this commit; the api container ${old:0:12} ($old_address) keeps serving"
-  compose up -d --no-build --no-deps --wait --wait-timeout 180 --remove-orphans "${others[@]}" || return 1
+  compose up -d --no-build --no-deps --wait --wait-timeout 180 "${others[@]}" || return 1
+  log "applying the new commit's sql/ (migrate) while ${old:0:12} serves"
+  compose run --rm --no-deps migrate || return 1
 
   # A stopped api container left behind would be started again, old image
   # and all, instead of a new one being made.
