@@ -147,7 +147,7 @@ wait_health() { # url pgid timeout-seconds name
     for _ in $(seq 1 $(( limit * 4 ))); do
         if curl -fsS -m 2 -o /dev/null "$url/health" 2>/dev/null; then
             ready=$(curl -sS -m 2 -o /dev/null -w '%{http_code}' "$url/db-check" 2>/dev/null || true)
-            case $ready in 000 | 503) ;; *) return 0 ;; esac
+            if [ "$ready" != 000 ] && [ "$ready" != 503 ]; then return 0; fi
         fi
         kill -0 -- "-$g" 2>/dev/null || { log "$name exited before it answered /health"; return 1; }
         sleep 0.25
