@@ -15,6 +15,21 @@ HERE = Path(__file__).resolve().parent
 
 # ---------------------------------------------------------------- split
 
+
+def group_env(value: str, group: dict) -> str:
+    """The JSON patch operations that give a group's container its FUNCTIONS
+    and POOL_SIZE, the same in a Deployment and a Knative Service."""
+    return f"""      - op: add
+        path: /spec/template/spec/containers/0/env/-
+        value:
+          name: FUNCTIONS
+          value: {q(value)}
+      - op: add
+        path: /spec/template/spec/containers/0/env/-
+        value:
+          name: POOL_SIZE
+          value: {q(str(group['pool_size']))}"""
+
 def split_group(group, value, doc):
     name = group["name"]
     return (
@@ -35,16 +50,7 @@ patches:
       kind: Deployment
       name: shop-api
     patch: |-
-      - op: add
-        path: /spec/template/spec/containers/0/env/-
-        value:
-          name: FUNCTIONS
-          value: {q(value)}
-      - op: add
-        path: /spec/template/spec/containers/0/env/-
-        value:
-          name: POOL_SIZE
-          value: {q(str(group['pool_size']))}
+{group_env(value, group)}
   - target:
       kind: HorizontalPodAutoscaler
       name: shop-api
@@ -154,16 +160,7 @@ patches:
       - op: add
         path: /spec/template/spec/containerConcurrency
         value: {concurrency}
-      - op: add
-        path: /spec/template/spec/containers/0/env/-
-        value:
-          name: FUNCTIONS
-          value: {q(value)}
-      - op: add
-        path: /spec/template/spec/containers/0/env/-
-        value:
-          name: POOL_SIZE
-          value: {q(str(group['pool_size']))}
+{group_env(value, group)}
 """
     )
 

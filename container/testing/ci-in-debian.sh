@@ -16,8 +16,10 @@
 #   3. container/kubernetes/check.sh, the step that called kubectl and npm
 #      without installing them (with this machine's runtime binary, which
 #      the container's glibc runs: both are Debian 12);
-#   4. cargo fmt --check: the toolchain works in the container.
-# About 6 minutes, most of it apt-get and pip; needs root and podman
+#   4. clients/typescript/check on the Node.js Debian 12 installs, an 18.x
+#      (this machine has a newer one), against the same runtime binary;
+#   5. cargo fmt --check: the toolchain works in the container.
+# About 8 minutes, most of it apt-get and pip; needs root and podman
 # (.ci/packages-containers). The container is removed at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -59,7 +61,11 @@ podman run --rm --name "$name" --network host \
     lap "check_packages.py --installed"
     bash container/kubernetes/check.sh | tail -1
     lap "container/kubernetes/check.sh"
+    version=$(node --version)
+    case $version in v18.*) ;; *) echo "expected Debian 12 to install Node 18, got $version" >&2; exit 1 ;; esac
+    bash clients/typescript/check | tail -1
+    lap "clients/typescript/check on node $version, npm $(npm --version)"
     cargo fmt --all --check
     lap "cargo fmt --check"
   '
-echo "ci-in-debian: the repository installs what its checks call, in a clean Debian 12"
+echo "ci-in-debian: the repository installs what its checks call, in a clean Debian 12; the TypeScript client passes on its Node 18"

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 bash .ci/install-packages .ci/packages-containers
-for part in ci-in-debian typescript-on-node18 image compose registry deploy; do
+for part in ci-in-debian image compose registry deploy; do
   started=$SECONDS
   bash "container/testing/$part.sh"
   echo "rehearse: $part took $((SECONDS - started)) s"

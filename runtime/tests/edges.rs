@@ -12,13 +12,7 @@ use runtime::registry::FUNCTIONS;
 use test_support::{json, TestApp, TestResponse};
 
 async fn product(app: &TestApp) -> (i64, String) {
-    let created = app
-        .post(
-            "/api/products",
-            &json!({"name": "Lamp", "price": 12.5, "stock_quantity": 10}),
-        )
-        .await;
-    created.assert_status(201);
+    let created = test_support::create_product(app).await;
     let tag = created.header("etag").expect("an ETag").to_owned();
     (created.json()["id"].as_i64().expect("an id"), tag)
 }

@@ -253,8 +253,9 @@ fn init_logs() {
     });
 }
 
-/// A new product made through the API (a lamp: 12.50, 10 in stock): its id.
-pub async fn product(app: &TestApp) -> i64 {
+/// A new product made through the API (a lamp: 12.50, 10 in stock): the
+/// 201 that made it.
+pub async fn create_product(app: &TestApp) -> TestResponse {
     let created = app
         .post(
             "/api/products",
@@ -262,5 +263,10 @@ pub async fn product(app: &TestApp) -> i64 {
         )
         .await;
     created.assert_status(201);
-    created.json()["id"].as_i64().unwrap()
+    created
+}
+
+/// A new product made through the API ([`create_product`]): its id.
+pub async fn product(app: &TestApp) -> i64 {
+    create_product(app).await.json()["id"].as_i64().unwrap()
 }

@@ -17,7 +17,7 @@ pub mod replica;
 mod response;
 mod typed;
 
-pub use app::{product, test_settings, TestApp};
+pub use app::{create_product, product, test_settings, TestApp};
 pub use cluster::{connect, empty_database, fresh_database, PrivateCluster};
 pub use host;
 pub use response::{etag, Answer, TestResponse};

@@ -2,8 +2,10 @@
 //! public roots and `DATABASE_CA_FILE`; and a one-off connection outside
 //! any pool.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use contract::{DbError, PgConn};
 use tokio_postgres::config::SslMode;
@@ -69,4 +71,25 @@ pub(crate) fn client_config(url: &str) -> Result<Config, DbError> {
         config.application_name(crate::config::identity::SERVICE_NAME);
     }
     Ok(config)
+}
+
+/// `attempt` again every half second until it succeeds or `patience` is
+/// spent (then its last error): PostgreSQL may be starting beside us, as in
+/// a Compose stack or a pod with its database. Each failure is logged.
+pub(crate) async fn patiently<T, F, Fut>(patience: Duration, mut attempt: F) -> Result<T, DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DbError>>,
+{
+    let deadline = Instant::now() + patience;
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if Instant::now() >= deadline => return Err(error),
+            Err(error) => {
+                tracing::info!(%error, "waiting for PostgreSQL");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
 }

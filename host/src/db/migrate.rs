@@ -13,11 +13,12 @@
 //! Either way [`crate::db::schema`] does the applying: each file once, under
 //! an advisory lock, so concurrent runs are safe and a second is a no-op.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use contract::PgConn;
 
 use crate::config::{MigrateMode, Migrations, Settings};
+use crate::db::connect::patiently;
 use crate::db::pool::{self, Database};
 use crate::db::schema::{self, Applied};
 use crate::StartError;
@@ -117,15 +118,6 @@ pub async fn run(settings: &Settings, database_url: &str) -> Result<Applied, Sta
 /// A connection for migrating, once PostgreSQL accepts one (it may be
 /// starting beside this step).
 async fn connect_patiently(url: &str, settings: &Settings) -> Result<PgConn, StartError> {
-    let deadline = Instant::now() + DATABASE_PATIENCE;
-    loop {
-        match pool::connect_once(url, settings.database_ca_file.as_deref()).await {
-            Ok(conn) => return Ok(conn),
-            Err(error) if Instant::now() >= deadline => return Err(error.into()),
-            Err(error) => {
-                tracing::info!(%error, "waiting for PostgreSQL");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
+    let ca_file = settings.database_ca_file.as_deref();
+    Ok(patiently(DATABASE_PATIENCE, || pool::connect_once(url, ca_file)).await?)
 }

@@ -22,7 +22,7 @@ use futures_util::future::BoxFuture;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use crate::db::connect::connect_once;
-use crate::db::connect::{client_config, tls_connector};
+use crate::db::connect::{client_config, patiently, tls_connector};
 use crate::telemetry::metrics::{ABANDONED, CLOSED_BROKEN, CONNECTION_ERRORS, GET_TIMEOUTS};
 
 /// bb8-postgres' manager, with a statement cache on every connection and
@@ -209,24 +209,15 @@ impl Database {
 
     /// Waits until PostgreSQL answers, for at most `patience`.
     pub async fn wait_until_ready(&self, patience: Duration) -> Result<(), DbError> {
-        let deadline = Instant::now() + patience;
-        loop {
-            let attempt = match self.pool.dedicated_connection().await {
+        patiently(patience, || async {
+            let conn = self.pool.dedicated_connection().await;
+            let answer = match conn {
                 Ok(conn) => conn.client().simple_query("SELECT 1").await.map(|_| ()),
                 Err(error) => Err(error),
             };
-            match attempt {
-                Ok(()) => return Ok(()),
-                Err(error) if Instant::now() >= deadline => {
-                    return Err(DbError::Connect(contract::db::describe(&error)))
-                }
-                Err(error) => {
-                    let error = contract::db::describe(&error);
-                    tracing::info!(%error, "waiting for PostgreSQL");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
+            answer.map_err(|error| DbError::Connect(contract::db::describe(&error)))
+        })
+        .await
     }
 
     /// One row of `sql` (no parameters, unnamed: it works through a pooler
