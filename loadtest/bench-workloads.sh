@@ -29,17 +29,30 @@ run_workloads() { # impl url server-pid
 # Each workload on the runtime and then at once on every peer, so that the
 # two figures of a ratio are measured seconds apart, not minutes: on a
 # shared machine the neighbours' load drifts by a third within minutes.
-# order_create starts from the same data on each.
+# With ROUNDS above 1 each workload runs that many times on each, the order
+# turned round every other round (ours then the peers, the peers last to
+# first then ours, ...: A B B A), so that neither side always runs first and
+# a steady drift of the machine falls on both alike. order_create starts
+# from the same data on each.
 run_interleaved() { # impl url server-pid (the runtime's; the peers are in PEER_*)
-    local w i
+    local w i k r order=() forward=(-1 "${!PEER_NAMES[@]}")   # -1 is ours, the others index PEER_*
     for w in $WORKLOADS; do
-        run_workload "$1" "$2" "$3" "$w"
-        [ "$w" != order_create ] || reset_data
-        for i in "${!PEER_NAMES[@]}"; do
-            run_workload "${PEER_NAMES[$i]}" "${PEER_URLS[$i]}" "${PEER_PIDS[$i]}" "$w"
-            [ "$w" != order_create ] || reset_data
+        for (( r = 1; r <= ${ROUNDS:-1}; r++ )); do
+            ROUND=$r order=()
+            if (( r % 2 )); then order=("${forward[@]}")
+            else for (( k = ${#forward[@]} - 1; k >= 0; k-- )); do order+=("${forward[k]}"); done
+            fi
+            for i in "${order[@]}"; do
+                if [ "$i" = -1 ]; then
+                    run_workload "$1" "$2" "$3" "$w"
+                else
+                    run_workload "${PEER_NAMES[$i]}" "${PEER_URLS[$i]}" "${PEER_PIDS[$i]}" "$w"
+                fi
+                [ "$w" != order_create ] || reset_data
+            done
         done
     done
+    ROUND=1
 }
 
 run_workload() { # impl url server-pid workload
@@ -57,7 +70,7 @@ run_workload() { # impl url server-pid workload
                 -s "$script" "$url" -- "${LUA_ARGS[@]}" || true
             ensure_pooler "$impl" "$w" "second warm-up" || true
         fi
-        out="$TMP/$impl-$w.wrk.txt"
+        out="$TMP/$impl-$w-round${ROUND:-1}.wrk.txt"
         if [ -n "$REPLICA_DATA" ]; then f0="$(metric "$url" db_replica_fallback_reads_total)"; fi
         before="$(py cpus "$spid" "$(pg_pid)" "$(replica_pid)" "${POOLER_PID:-0}")"
         run_child "$out" $(( DURATION_S + 60 )) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION_S}s" --latency \
@@ -86,8 +99,8 @@ run_workload() { # impl url server-pid workload
             extra="{\"fallback_reads\": $(( f1 - f0 ))}"
             log "  $impl $w: $(( f1 - f0 )) reads fell back to the primary"
         fi
-        py wrk-run "$impl" "$w" "$out" "$cpu_json" "$extra" >>"$RUNS"
-        grep -E "Requests/sec|Non-2xx|wrk-lua|Socket errors" "$out" | sed "s/^/  $impl $w: /" >&2 || true
+        ROUND="${ROUND:-1}" py wrk-run "$impl" "$w" "$out" "$cpu_json" "$extra" >>"$RUNS"
+        grep -E "Requests/sec|Non-2xx|wrk-lua|Socket errors" "$out" | sed "s/^/  $impl $w${ROUND:+ round $ROUND}: /" >&2 || true
     }
 }
 

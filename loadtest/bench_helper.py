@@ -124,7 +124,9 @@ def main():
     elif cmd == "wrk-run":
         # impl workload wrk-output cpu-json
         r = parse_wrk(sys.argv[4])
-        r.update(kind="wrk", impl=sys.argv[2], workload=sys.argv[3], cpu_s=json.loads(sys.argv[5]))
+        # ROUND: which of bench's ROUNDS this run belongs to.
+        r.update(kind="wrk", impl=sys.argv[2], workload=sys.argv[3], cpu_s=json.loads(sys.argv[5]),
+                 round=int(os.environ.get("ROUND", "1")))
         if len(sys.argv) > 6:
             r.update(json.loads(sys.argv[6]))
         if r.get("pooler_died_after"):

@@ -5,6 +5,7 @@ side). Python 3 standard library only; called through bench_helper.py.
 """
 
 import json
+import statistics
 
 def per_request(seconds, run):
     # CPU per request in microseconds: the seconds the process used while
@@ -20,19 +21,52 @@ def fmt(v, nd=1):
         return f"{v:,.{nd}f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
 
+def median_of_rounds(rounds):
+    """One workload's figures over bench's ROUNDS: the median of each rate
+    and latency, the sums of requests, errors and CPU seconds (so that CPU
+    per request stays CPU over requests), and each round's own run kept
+    under "rounds". A single round is its run as it is."""
+    if len(rounds) == 1:
+        return rounds[0]
+    def med(key):
+        vals = [r[key] for r in rounds if r.get(key) is not None]
+        return statistics.median(vals) if len(vals) == len(rounds) else None
+    def total(key):
+        vals = [r.get(key) for r in rounds]
+        return None if None in vals else sum(vals)
+    merged = {k: v for k, v in rounds[0].items() if k not in ("wrk_output", "round")}
+    merged.update({k: med(k) for k in ("rps", "p50_ms", "p75_ms", "p90_ms", "p99_ms")})
+    merged.update({k: total(k) for k in ("requests", "non_2xx", "wrk_non_2xx_or_3xx", "socket_errors")})
+    merged["cpu_s"] = {k: (None if None in [r["cpu_s"].get(k) for r in rounds]
+                           else round(sum(r["cpu_s"][k] for r in rounds), 2))
+                       for k in rounds[0]["cpu_s"]}
+    merged["rounds"] = sorted(rounds, key=lambda r: r.get("round", 1))
+    return merged
+
+def round_ratios(a, b):
+    """Ours over a peer in each round where both ran: the spread of these
+    says how far the median's ratio can be trusted."""
+    theirs = {r.get("round", 1): r["rps"] for r in b.get("rounds", [])}
+    return [r["rps"] / theirs[r.get("round", 1)] for r in a.get("rounds", [])
+            if r["rps"] and theirs.get(r.get("round", 1))]
+
 def report(runs_path, meta_path, out_path):
     runs = [json.loads(l) for l in open(runs_path) if l.strip()]
     meta = json.load(open(meta_path))
     impls = {}
+    rounds = {}
     for r in runs:
         if r["kind"] == "wrk":
-            impls.setdefault(r["impl"], {"workloads": {}})["workloads"][r["workload"]] = r
+            rounds.setdefault((r["impl"], r["workload"]), []).append(r)
+            impls.setdefault(r["impl"], {"workloads": {}})
         elif r["kind"] == "memory":
             impls.setdefault(r["impl"], {"workloads": {}})["memory"] = r
         elif r["kind"] == "pgbench":
             meta["pgbench_user_get"] = r
         elif r["kind"] == "pooler_crash":
             meta.setdefault("pooler_crashes", []).append(r)
+    for (impl, workload), rs in rounds.items():
+        impls[impl]["workloads"][workload] = median_of_rounds(rs)
     meta["implementations"] = impls
     with open(out_path, "w") as f:
         json.dump(meta, f, indent=2)
@@ -67,7 +101,8 @@ def report(runs_path, meta_path, out_path):
         if name.startswith("ours"):
             label += f", LOG_LEVEL={meta.get('runtime_log_level', 'warn')}"
         lines.append(f"== {label}: {meta['duration_s']}s per workload, {meta['connections']} connections, "
-                     f"{meta['threads']} threads (cpu in seconds)")
+                     f"{meta['threads']} threads (cpu in seconds"
+                     + (f"; medians of {meta['rounds']} rounds, cpu and requests summed)" if meta.get("rounds", 1) > 1 else ")"))
         for row in [head] + rows:
             lines.append("  ".join(str(x).rjust(wd) if i else str(x).ljust(wd) for i, (x, wd) in enumerate(zip(row, widths))))
         mem = impl.get("memory")
@@ -85,6 +120,10 @@ def report(runs_path, meta_path, out_path):
         lines.append(f"== ours / {name} (req/s ratio > 1: ours is faster; p99 ratio < 1: ours is faster)")
         head2 = ["workload", "ours req/s", "peer req/s", "ratio", "ours p99", "peer p99", "ratio",
                  "ours µs/req", "peer µs/req"]
+        several = meta.get("rounds", 1) > 1
+        if several:
+            lines[-1] = lines[-1][:-1] + f"; medians of {meta['rounds']} rounds, then each round's own req/s ratio)"
+            head2.append("rounds' ratios")
         rows = []
         for w in meta["workloads"]:
             a, b = ours.get(w), impl["workloads"].get(w)
@@ -93,7 +132,8 @@ def report(runs_path, meta_path, out_path):
             rr = a["rps"] / b["rps"] if a["rps"] and b["rps"] else None
             pr = a["p99_ms"] / b["p99_ms"] if a["p99_ms"] and b["p99_ms"] else None
             rows.append([w, fmt(a["rps"]), fmt(b["rps"]), fmt(rr, 2), fmt(a["p99_ms"], 2), fmt(b["p99_ms"], 2), fmt(pr, 2),
-                         fmt(per_request(a["cpu_s"]["server"], a), 1), fmt(per_request(b["cpu_s"]["server"], b), 1)])
+                         fmt(per_request(a["cpu_s"]["server"], a), 1), fmt(per_request(b["cpu_s"]["server"], b), 1)]
+                        + ([" ".join(f"{x:.2f}" for x in round_ratios(a, b))] if several else []))
         widths = [max(len(str(x)) for x in col) for col in zip(head2, *rows)]
         for row in [head2] + rows:
             lines.append("  ".join(str(x).rjust(wd) if i else str(x).ljust(wd) for i, (x, wd) in enumerate(zip(row, widths))))
