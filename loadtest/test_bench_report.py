@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_report import report  # noqa: E402
 
 
-def run(impl, rnd, rps, p99, requests, server_cpu):
+def measured(impl, rnd, rps, p99, requests, server_cpu):
     return {"kind": "wrk", "impl": impl, "workload": "user_get", "round": rnd, "rps": rps,
             "requests": requests, "p50_ms": p99 / 4, "p75_ms": None, "p90_ms": None, "p99_ms": p99,
             "non_2xx": 1, "wrk_non_2xx_or_3xx": 1, "socket_errors": 0, "wrk_output": "...",
@@ -43,10 +43,10 @@ def render(runs, rounds):
 
 def main():
     # Ours ran first in rounds 1 and 4, the baseline first in 2 and 3.
-    runs = [run("ours", 1, 1000.0, 8.0, 8000, 2.0), run("baseline", 1, 1100.0, 9.0, 8800, 2.2),
-            run("baseline", 2, 1000.0, 7.0, 8000, 2.0), run("ours", 2, 1200.0, 6.0, 9600, 2.4),
-            run("baseline", 3, 900.0, 10.0, 7200, 1.8), run("ours", 3, 1100.0, 7.0, 8800, 2.2),
-            run("ours", 4, 900.0, 9.0, 7200, 1.8), run("baseline", 4, 1000.0, 8.0, 8000, 2.0)]
+    runs = [measured("ours", 1, 1000.0, 8.0, 8000, 2.0), measured("baseline", 1, 1100.0, 9.0, 8800, 2.2),
+            measured("baseline", 2, 1000.0, 7.0, 8000, 2.0), measured("ours", 2, 1200.0, 6.0, 9600, 2.4),
+            measured("baseline", 3, 900.0, 10.0, 7200, 1.8), measured("ours", 3, 1100.0, 7.0, 8800, 2.2),
+            measured("ours", 4, 900.0, 9.0, 7200, 1.8), measured("baseline", 4, 1000.0, 8.0, 8000, 2.0)]
     out, printed = render(runs, 4)
     ours = out["implementations"]["ours"]["workloads"]["user_get"]
     assert ours["rps"] == 1050.0, ours["rps"]            # median of 1000, 1200, 1100, 900
@@ -66,7 +66,7 @@ def main():
     assert "medians of 4 rounds" in printed, printed
 
     # One round: the run as it was, no rounds column.
-    out, printed = render([run("ours", 1, 1000.0, 8.0, 8000, 2.0), run("baseline", 1, 800.0, 9.0, 6400, 2.2)], 1)
+    out, printed = render([measured("ours", 1, 1000.0, 8.0, 8000, 2.0), measured("baseline", 1, 800.0, 9.0, 6400, 2.2)], 1)
     ours = out["implementations"]["ours"]["workloads"]["user_get"]
     assert ours["rps"] == 1000.0 and ours["wrk_output"] == "..." and "rounds" not in ours, ours
     assert "rounds' ratios" not in printed and "medians of" not in printed, printed
