@@ -104,7 +104,8 @@ pub async fn start(
 }
 
 /// [`start`] for one of several workers of a process, which share what
-/// `shared` holds (each worker gets a clone).
+/// `shared` holds (each worker gets a clone). Returns, and serves, once
+/// every worker of the process has built its service.
 pub async fn start_worker(
     settings: Settings,
     shared: Shared,
@@ -286,6 +287,8 @@ pub async fn start_worker(
         &settings,
         tracer.clone(),
     ));
+    // A worker serves once its siblings can too (see `readiness`).
+    shared.opening.all_built().await;
     gate.open(app);
     let mut tasks = tasks.keep();
     tasks.push(tokio::spawn(

@@ -243,8 +243,9 @@ fn serve(
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (started, mut starts) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
-    // One set of rate limiters, tracer and connection balance for them all.
-    let shared = host::Shared::default();
+    // One set of rate limiters, tracer and connection balance for them
+    // all, and one moment they start serving.
+    let shared = host::Shared::for_workers(workers);
     let threads: Vec<_> = (0..workers)
         .map(|index| {
             let settings = settings.for_worker(workers);

@@ -182,7 +182,8 @@ async fn with_two_workers_every_scrape_reports_the_whole_process() {
         assert_eq!(
             sample(&first, counter),
             Some(0.0),
-            "{counter} from the start"
+            "{counter} from the start; the scrape began: {}",
+            first.get(..200).unwrap_or(&first)
         );
     }
 

@@ -1,13 +1,15 @@
 //! How the `runtime` binary's workers share one process: connections dealt
-//! evenly among them, one rate limit across them, and each worker's access
-//! lines out while the server idles.
+//! evenly among them, one rate limit across them, one moment they start
+//! serving, and each worker's access lines out while the server idles.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{get, runtime_command, spawn_runtime};
+use runtime::registry::FUNCTIONS;
 use test_support::process::{self, exit_within, free_port, signal, wait_healthy};
+use test_support::test_settings;
 
 /// Access lines are written in batches, but a request's line is out soon
 /// after the server goes idle, not when a batch fills or the process ends:
@@ -139,4 +141,55 @@ async fn a_rate_limit_holds_for_the_process_across_workers() {
     signal(&child, libc::SIGTERM);
     exit_within(&mut child, Duration::from_secs(15)).await;
     assert_eq!((allowed, refused), (10, 20));
+}
+
+/// A process is ready when every worker is: a worker that has built its
+/// service still answers 503 (and liveness 200) while a sibling has not
+/// started, so a probe it answers never sends traffic to a worker that
+/// would refuse it. Once both have started, both serve. In process, so the
+/// second worker starts when the test says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_serves_only_once_every_worker_can() {
+    let database_url = test_support::fresh_database().await;
+    let mut settings = test_settings();
+    settings.port = free_port();
+    let worker = settings.for_worker(2);
+    let shared = host::Shared::for_workers(2);
+    let start = |shared: host::Shared| {
+        let (settings, url) = (worker.clone(), database_url.clone());
+        tokio::spawn(async move { host::start_worker(settings, shared, &url, FUNCTIONS).await })
+    };
+    let port = settings.port;
+    let answer = |path: &'static str| async move {
+        let answer = get(port, path).await.unwrap_or_default();
+        answer.get(..12).unwrap_or_default().to_owned()
+    };
+
+    // One worker's own start takes well under the 2 s it is watched here.
+    let first = start(shared.clone());
+    let watched = Instant::now();
+    let mut probes = 0;
+    while watched.elapsed() < Duration::from_secs(2) {
+        if answer("/health").await == "HTTP/1.1 200" {
+            probes += 1;
+            assert_eq!(answer("/db-check").await, "HTTP/1.1 503", "ready alone");
+            assert_eq!(answer("/api/users/1").await, "HTTP/1.1 503", "served alone");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(probes >= 5, "the first worker listened for {probes} probes");
+    assert!(
+        !first.is_finished(),
+        "the first worker's start returned alone"
+    );
+
+    let second = start(shared);
+    let running = [first.await.unwrap(), second.await.unwrap()];
+    // Forty connections, dealt between the two: every one is served.
+    for _ in 0..40 {
+        assert_eq!(answer("/api/users/1").await, "HTTP/1.1 200");
+    }
+    for worker in running {
+        worker.expect("both workers start").shutdown().await;
+    }
 }

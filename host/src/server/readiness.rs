@@ -4,6 +4,11 @@
 //! takes, and not ready: `/db-check` and every other request get a 503
 //! problem with `Retry-After`, at once, never a hang. Once the service is
 //! built, [`Gate::open`] hands every request to it.
+//!
+//! A process of several workers is ready when all of them are: each
+//! worker's gate opens only once every worker has built its service
+//! ([`Opening`]), so a probe that one worker answers 200 never sends
+//! traffic to a sibling still answering 503.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -65,6 +70,30 @@ fn starting(request: &http::Request<hyper::body::Incoming>) -> Response {
         not_modified_length: None,
     };
     service::render(outcome, delivery, |_| {})
+}
+
+/// Where the workers of one process wait for each other before opening
+/// their gates. Clones are the same meeting point.
+#[derive(Clone)]
+pub struct Opening(Arc<tokio::sync::Barrier>);
+
+impl Opening {
+    /// A meeting point for `workers` workers (at least one).
+    pub fn for_workers(workers: usize) -> Opening {
+        Opening(Arc::new(tokio::sync::Barrier::new(workers.max(1))))
+    }
+
+    /// Returns once every worker of the process has called it.
+    pub async fn all_built(&self) {
+        self.0.wait().await;
+    }
+}
+
+impl Default for Opening {
+    /// One worker: it waits for nobody.
+    fn default() -> Opening {
+        Opening::for_workers(1)
+    }
 }
 
 /// The listeners' tasks while a start is under way: stopped if the start
