@@ -21,7 +21,7 @@ LUA_ARGS=(users="$BENCH_USERS" products="$BENCH_PRODUCTS" orders="$BENCH_ORDERS"
 run_workloads() { # impl url server-pid
     local w
     for w in $WORKLOADS; do
-        run_workload "$1" "$2" "$3" "$w"
+        run_workload "$1" "$2" "$3" "$w" 1
     done
     if [[ " $WORKLOADS " == *" order_create "* ]]; then reset_data; fi
 }
@@ -38,25 +38,24 @@ run_interleaved() { # impl url server-pid (the runtime's; the peers are in PEER_
     local w i k r order=() forward=(-1 "${!PEER_NAMES[@]}")   # -1 is ours, the others index PEER_*
     for w in $WORKLOADS; do
         for (( r = 1; r <= ${ROUNDS:-1}; r++ )); do
-            ROUND=$r order=()
+            order=()
             if (( r % 2 )); then order=("${forward[@]}")
             else for (( k = ${#forward[@]} - 1; k >= 0; k-- )); do order+=("${forward[k]}"); done
             fi
             for i in "${order[@]}"; do
                 if [ "$i" = -1 ]; then
-                    run_workload "$1" "$2" "$3" "$w"
+                    run_workload "$1" "$2" "$3" "$w" "$r"
                 else
-                    run_workload "${PEER_NAMES[$i]}" "${PEER_URLS[$i]}" "${PEER_PIDS[$i]}" "$w"
+                    run_workload "${PEER_NAMES[$i]}" "${PEER_URLS[$i]}" "${PEER_PIDS[$i]}" "$w" "$r"
                 fi
                 [ "$w" != order_create ] || reset_data
             done
         done
     done
-    ROUND=1
 }
 
-run_workload() { # impl url server-pid workload
-    local impl="$1" url="$2" spid="$3" w="$4" out before after wcpu cpu_json extra f0 f1
+run_workload() { # impl url server-pid workload round (of ROUNDS)
+    local impl="$1" url="$2" spid="$3" w="$4" round="$5" label="" out before after wcpu cpu_json extra f0 f1
     {
         local script="$HERE/wrk/$w.lua"
         if [ "$WARMUP_S" -gt 0 ]; then
@@ -70,7 +69,7 @@ run_workload() { # impl url server-pid workload
                 -s "$script" "$url" -- "${LUA_ARGS[@]}" || true
             ensure_pooler "$impl" "$w" "second warm-up" || true
         fi
-        out="$TMP/$impl-$w-round${ROUND:-1}.wrk.txt"
+        out="$TMP/$impl-$w-round$round.wrk.txt"
         if [ -n "$REPLICA_DATA" ]; then f0="$(metric "$url" db_replica_fallback_reads_total)"; fi
         before="$(py cpus "$spid" "$(pg_pid)" "$(replica_pid)" "${POOLER_PID:-0}")"
         run_child "$out" $(( DURATION_S + 60 )) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION_S}s" --latency \
@@ -99,8 +98,9 @@ run_workload() { # impl url server-pid workload
             extra="{\"fallback_reads\": $(( f1 - f0 ))}"
             log "  $impl $w: $(( f1 - f0 )) reads fell back to the primary"
         fi
-        ROUND="${ROUND:-1}" py wrk-run "$impl" "$w" "$out" "$cpu_json" "$extra" >>"$RUNS"
-        grep -E "Requests/sec|Non-2xx|wrk-lua|Socket errors" "$out" | sed "s/^/  $impl $w${ROUND:+ round $ROUND}: /" >&2 || true
+        [ "${ROUNDS:-1}" -eq 1 ] || label=" round $round"
+        ROUND="$round" py wrk-run "$impl" "$w" "$out" "$cpu_json" "$extra" >>"$RUNS"
+        grep -E "Requests/sec|Non-2xx|wrk-lua|Socket errors" "$out" | sed "s/^/  $impl $w$label: /" >&2 || true
     }
 }
 
