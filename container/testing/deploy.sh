@@ -57,6 +57,8 @@ cleanup() {
   if [ "$status" -ne 0 ]; then
     say "FAILED; the server's containers and last deploy log:"
     server_podman ps -a --format '{{.ID}} {{.Names}} {{.ImageID}} {{.Status}}' >&2 2>/dev/null || true
+    # The proxy logs only errors: which upstream failed, and how.
+    server_podman logs --tail 20 shop-api_proxy_1 2>&1 | tail -n 20 >&2 || true
     tail -n 40 "$SERVER_DIR/home/.shop-api-deploy/latest/log" 2>/dev/null >&2 || true
   fi
   if [ -n "$runner" ]; then kill_tree "$runner"; fi
@@ -194,7 +196,14 @@ under_load() {
   kill -0 "$k6_pid" 2>/dev/null || { cat "$work/k6-$name.log" >&2; fail "$name: k6 ended before the deploy started"; }
   "$@" || status=$?
   kill -0 "$k6_pid" 2>/dev/null || fail "$name: the load ended before the deploy did (raise LOAD_S)"
-  wait "$k6_pid" || { tail -n 30 "$work/k6-$name.log" >&2; fail "$name: requests failed under the deploy (k6 above)"; }
+  wait "$k6_pid" || {
+    # What failed and when (steady-load.js's warnings), k6's summary, and
+    # the deploy's steps with their times to set beside them.
+    grep -F 'level=warn' "$work/k6-$name.log" | head -n 20 >&2 || true
+    tail -n 30 "$work/k6-$name.log" >&2
+    tail -n 40 "$work/out" >&2 || true
+    fail "$name: requests failed under the deploy (k6 above)"
+  }
   figures=$(python3 - "$work/k6-$name.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["metrics"]
