@@ -44,7 +44,6 @@ RATE=${RATE:-300}
 podman image exists "$IMAGE" || { echo "no image $IMAGE: run container/testing/image.sh" >&2; exit 1; }
 bash container/testing/stand-in-images.sh postgres nginx >&2
 # The Compose file's images of Docker Hub's library that the server runs.
-library_image() { sed -n "s/^ *image: *\\($1:.*\\)/docker.io\\/library\\/\\1/p" container/docker-compose.yml; }
 POSTGRES_IMAGE=$(library_image postgres)
 PROXY_IMAGE=$(library_image nginx)
 

@@ -22,6 +22,10 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# library_image NAME: the Compose file's image of Docker Hub's library by
+# that name (postgres, nginx), as podman names it.
+library_image() { sed -n "s/^ *image: *\\($1:.*\\)/docker.io\\/library\\/\\1/p" container/docker-compose.yml; }
+
 # wait_until SECONDS WHAT COMMAND...: runs COMMAND every second until it
 # succeeds; fails naming WHAT after SECONDS.
 wait_until() {

@@ -27,7 +27,7 @@ VENV=$(bash .ci/venv)
 RATE=${RATE:-800}
 SWITCHES=${SWITCHES:-8}
 bash container/testing/stand-in-images.sh nginx >&2
-PROXY_IMAGE=$(sed -n 's/^ *image: *\(nginx:.*\)/docker.io\/library\/\1/p' container/docker-compose.yml)
+PROXY_IMAGE=$(library_image nginx)
 
 work=$(mktemp -d)
 name=i24-switch-$$
